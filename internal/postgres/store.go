@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/accordhq/accord/internal/tenant"
+)
+
+// Store is Accord's data store over a pool of the application role.
+type Store struct {
+	pool   *pgxpool.Pool
+	jobs   *river.Client[pgx.Tx]
+	logger *slog.Logger
+}
+
+// NewStore returns a store over pool. Jobs (emails, webhooks, imports) are
+// inserted with an insert-only River client in the same transaction as the
+// change that causes them, so a job exists if and only if its cause does.
+func NewStore(pool *pgxpool.Pool, logger *slog.Logger) (*Store, error) {
+	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: RiverSchema, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("river insert client: %w", err)
+	}
+	return &Store{pool: pool, jobs: jobs, logger: logger}, nil
+}
+
+// Pool returns the underlying pool, for health checks and pool metrics.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// inTenant runs fn in one transaction whose row-level security scope is
+// tenant tid. Every tenant-owned store method goes through here.
+func (s *Store) inTenant(ctx context.Context, tid tenant.ID, fn func(pgx.Tx) error) error {
+	if tid.IsZero() {
+		return fmt.Errorf("tenant transaction without a tenant: %w", ErrNotFound)
+	}
+	return s.inScope(ctx, tid.String(), "", fn)
+}
+
+// inTenantAsUser is inTenant that also names the signed-in user, so that the
+// user's own memberships of other tenants are readable (for the switcher).
+func (s *Store) inTenantAsUser(ctx context.Context, tid tenant.ID, uid uuid.UUID, fn func(pgx.Tx) error) error {
+	if tid.IsZero() {
+		return fmt.Errorf("tenant transaction without a tenant: %w", ErrNotFound)
+	}
+	return s.inScope(ctx, tid.String(), uid.String(), fn)
+}
+
+// inGlobal runs fn in a transaction without a tenant: only global tables
+// (users, sessions, tenants) are visible, plus, with uid, the user's own
+// memberships.
+func (s *Store) inGlobal(ctx context.Context, uid uuid.UUID, fn func(pgx.Tx) error) error {
+	user := ""
+	if uid != uuid.Nil {
+		user = uid.String()
+	}
+	return s.inScope(ctx, "", user, fn)
+}
+
+func (s *Store) inScope(ctx context.Context, tid, uid string, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, true), set_config('accord.user_id', $2, true)`, tid, uid); err != nil {
+		return fmt.Errorf("set scope: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,24 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// optional is a JSON field of a PATCH body that tells "left out" (Set false)
+// from "null" (Set, Null) from a value.
+type optional[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON is called only for fields present in the body.
+func (o *optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
