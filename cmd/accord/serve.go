@@ -39,10 +39,14 @@ func runServe(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		_, acmeErr := db.store.FindTenantBySlug(ctx, "acme")
+		// Seed an empty database; on later starts print the demo logins again.
+		if n == 0 || acmeErr == nil {
 			if err := seedDemo(ctx, db.store, logger, stdout, time.Now); err != nil {
 				return err
 			}
+		} else {
+			logger.Info("the database has tenants but no demo tenant; --demo seeds only an empty database")
 		}
 	}
 

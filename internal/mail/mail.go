@@ -116,7 +116,8 @@ func (s *Sender) Send(msg Message) error {
 	if err != nil {
 		return fmt.Errorf("connect to smtp %s: %w", addr, err)
 	}
-	_ = conn.SetDeadline(s.now().Add(s.timeout))
+	// A network deadline is wall-clock time, not the (injectable) business clock.
+	_ = conn.SetDeadline(time.Now().Add(s.timeout))
 	c, err := smtp.NewClient(conn, s.cfg.Host)
 	if err != nil {
 		conn.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -192,7 +193,11 @@ type pageReq struct {
 // parsePage reads limit and cursor, answering 422 for bad ones.
 func parsePage(w http.ResponseWriter, r *http.Request) (pageReq, bool) {
 	pr := pageReq{Limit: 50}
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "bad_request", "the query string is malformed: "+err.Error(), nil)
+		return pr, false
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {

@@ -70,6 +70,11 @@ func start() (*server, error) {
 			return nil, fmt.Errorf("temp dir: %w", err)
 		}
 		tempDir = dir
+		// MkdirTemp makes the folder 0700; as root the cluster runs as the
+		// postgres user, who must be able to enter it.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("chmod temp dir: %w", err)
+		}
 		c, err := postgres.StartCluster(ctx, postgres.ClusterOptions{
 			Dir:       dir,
 			BinDir:    os.Getenv("ACCORD_PG_BIN"),
