@@ -160,21 +160,8 @@ func runToken(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 // flagErrors phrases field errors in terms of command-line flags.
 func flagErrors(errs validator.Errors) string {
 	var parts []string
-	for _, k := range sortedFields(errs) {
+	for _, k := range errs.Fields() {
 		parts = append(parts, "--"+strings.ReplaceAll(k, "_", "-")+" "+errs[k])
 	}
 	return strings.Join(parts, "; ")
-}
-
-func sortedFields(errs validator.Errors) []string {
-	keys := make([]string, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }

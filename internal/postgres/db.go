@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -203,14 +202,4 @@ func migrateRiver(ctx context.Context, url string, logger *slog.Logger) error {
 		return fmt.Errorf("migrate river: %w", err)
 	}
 	return nil
-}
-
-// sortedKeys returns a map's keys in order, for deterministic SQL and diffs.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -41,7 +41,7 @@ func (e Errors) OrNil() Errors {
 func (e Errors) Error() string {
 	var b strings.Builder
 	first := true
-	for _, k := range sortedKeys(e) {
+	for _, k := range e.Fields() {
 		if !first {
 			b.WriteString("; ")
 		}
@@ -53,7 +53,8 @@ func (e Errors) Error() string {
 	return b.String()
 }
 
-func sortedKeys(e Errors) []string {
+// Fields returns the fields with messages, sorted, for stable output.
+func (e Errors) Fields() []string {
 	keys := make([]string, 0, len(e))
 	for k := range e {
 		keys = append(keys, k)
