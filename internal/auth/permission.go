@@ -8,8 +8,12 @@ type Permission string
 
 // The permissions routes check.
 const (
-	// PermRead: read dashboards, leads, the agreement. Every role and scope.
+	// PermRead: read dashboards, leads, the agreement. Every role; read and
+	// admin tokens.
 	PermRead Permission = "read"
+	// PermReference: read reference data (users, teams, segments, reasons,
+	// routing, targets). Every role and every token scope (API.md: "any scope").
+	PermReference Permission = "reference"
 	// PermIngest: write leads, transitions and activities through the API.
 	PermIngest Permission = "ingest"
 	// PermManageUsers: invite users, change roles, teams, API tokens.
@@ -31,18 +35,18 @@ const (
 )
 
 var rolePerms = map[tenant.Role][]Permission{
-	tenant.RoleAdmin: {PermRead, PermIngest, PermManageUsers, PermManageTeams, PermManageTokens,
+	tenant.RoleAdmin: {PermRead, PermReference, PermIngest, PermManageUsers, PermManageTeams, PermManageTokens,
 		PermEditAgreement, PermHandoff, PermWorkLeads, PermManageTeamLeads, PermManageContent},
-	tenant.RoleMarketing: {PermRead, PermHandoff, PermManageContent},
-	tenant.RoleManager:   {PermRead, PermWorkLeads, PermManageTeamLeads},
-	tenant.RoleRep:       {PermRead, PermWorkLeads},
-	tenant.RoleViewer:    {PermRead},
+	tenant.RoleMarketing: {PermRead, PermReference, PermHandoff, PermManageContent},
+	tenant.RoleManager:   {PermRead, PermReference, PermWorkLeads, PermManageTeamLeads},
+	tenant.RoleRep:       {PermRead, PermReference, PermWorkLeads},
+	tenant.RoleViewer:    {PermRead, PermReference},
 }
 
 var scopePerms = map[Scope][]Permission{
-	ScopeRead:   {PermRead},
-	ScopeIngest: {PermIngest, PermHandoff, PermWorkLeads},
-	ScopeAdmin: {PermRead, PermIngest, PermManageUsers, PermManageTeams, PermManageTokens,
+	ScopeRead:   {PermRead, PermReference},
+	ScopeIngest: {PermReference, PermIngest, PermHandoff, PermWorkLeads},
+	ScopeAdmin: {PermRead, PermReference, PermIngest, PermManageUsers, PermManageTeams, PermManageTokens,
 		PermEditAgreement, PermHandoff, PermWorkLeads, PermManageTeamLeads, PermManageContent},
 }
 

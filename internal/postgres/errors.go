@@ -51,3 +51,12 @@ func constraintOf(err error) string {
 	}
 	return ""
 }
+
+// constraintCode returns the SQLSTATE of a driver error, or "".
+func constraintCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}

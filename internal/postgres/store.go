@@ -68,6 +68,25 @@ func (s *Store) inGlobal(ctx context.Context, uid uuid.UUID, fn func(pgx.Tx) err
 }
 
 func (s *Store) inScope(ctx context.Context, tid, uid string, fn func(pgx.Tx) error) error {
+	// Inside an outer transaction (an idempotent request), join it with a
+	// savepoint, so the effect and its idempotency record commit together.
+	if outer, ok := ctx.Value(outerTxKey{}).(*outerTx); ok {
+		if outer.tenant != tid {
+			return fmt.Errorf("store call for another tenant inside a tenant transaction")
+		}
+		sp, err := outer.tx.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		if err := fn(sp); err != nil {
+			_ = sp.Rollback(context.WithoutCancel(ctx))
+			return err
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return fmt.Errorf("release savepoint: %w", mapErr(err))
+		}
+		return nil
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -83,4 +102,12 @@ func (s *Store) inScope(ctx context.Context, tid, uid string, fn func(pgx.Tx) er
 		return fmt.Errorf("commit: %w", mapErr(err))
 	}
 	return nil
+}
+
+type outerTxKey struct{}
+
+// outerTx is a tenant transaction that store calls made under its context join.
+type outerTx struct {
+	tx     pgx.Tx
+	tenant string
 }

@@ -45,6 +45,9 @@ func (s *Store) CreateTenant(ctx context.Context, in tenant.Input, admin AdminIn
 			}
 			return fmt.Errorf("insert tenant: %w", err)
 		}
+		if err := insertTenantDefaults(ctx, tx, t.ID, now); err != nil {
+			return err
+		}
 		if _, err := insertCalendar(ctx, tx, t.ID, sla.CalendarInput{
 			Name: "Business hours", TimeZone: t.TimeZone, Hours: sla.DefaultWeek(),
 		}, true, now); err != nil {

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +24,22 @@ type apiOperation struct {
 	Query    []string
 }
 
-var apiOperations = []apiOperation{
+// operations lists every documented endpoint; each feature keeps its own
+// list beside its handlers (openapi_*.go).
+func operations() []apiOperation {
+	return slices.Concat(userOperations, leadOperations, referenceOperations, importOperations)
+}
+
+// schemas merges every feature's schemas.
+func schemas() map[string]schema {
+	out := map[string]schema{}
+	for _, m := range []map[string]schema{userSchemas, leadSchemas, referenceSchemas, importSchemas} {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
+var userOperations = []apiOperation{
 	{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Response: "", Status: 200},
 	{Method: "GET", Path: "/users", Summary: "List users of the tenant", Scope: "read", Response: "User", Status: 200, List: true},
 	{Method: "POST", Path: "/users", Summary: "Invite a user; the answer carries invite_url", Scope: "admin", Request: "UserCreate", Response: "User", Status: 201},
@@ -50,7 +67,7 @@ func integer() schema         { return schema{"type": "integer"} }
 func dateTime() schema        { return schema{"type": "string", "format": "date-time"} }
 func enum(v ...string) schema { return schema{"type": "string", "enum": v} }
 
-var apiSchemas = map[string]schema{
+var userSchemas = map[string]schema{
 	"Error": obj([]string{"error"}, map[string]any{"error": obj([]string{"code", "message"}, map[string]any{
 		"code":    enum("bad_request", "unauthenticated", "forbidden", "not_found", "conflict", "too_large", "invalid", "rate_limited", "internal"),
 		"message": str(),
@@ -87,7 +104,7 @@ var openAPIDoc = sync.OnceValue(func() map[string]any {
 		return schema{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
 	}
 	paths := map[string]map[string]any{}
-	for _, op := range apiOperations {
+	for _, op := range operations() {
 		p := paths[op.Path]
 		if p == nil {
 			p = map[string]any{}
@@ -150,7 +167,7 @@ var openAPIDoc = sync.OnceValue(func() map[string]any {
 			"description": "The HTTP API of Accord: leads, the agreement and its timers, figures. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}."},
 		"servers":    []any{map[string]any{"url": "/api/v1"}},
 		"paths":      paths,
-		"components": map[string]any{"schemas": apiSchemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+		"components": map[string]any{"schemas": schemas(), "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
 	}
 })
 

@@ -50,12 +50,12 @@ func TestOpenAPI_CoversEveryRoute(t *testing.T) {
 	for d := range documented {
 		require.True(t, routed[d], "the OpenAPI document lists %s, which the router does not serve", d)
 	}
-	for _, op := range apiOperations {
+	for _, op := range operations() {
 		if op.Request != "" {
-			require.Contains(t, apiSchemas, op.Request, "%s %s", op.Method, op.Path)
+			require.Contains(t, schemas(), op.Request, "%s %s", op.Method, op.Path)
 		}
 		if op.Response != "" {
-			require.Contains(t, apiSchemas, op.Response, "%s %s", op.Method, op.Path)
+			require.Contains(t, schemas(), op.Response, "%s %s", op.Method, op.Path)
 		}
 	}
 }

@@ -43,3 +43,14 @@ func (s *Server) handleSettingsNotBuilt(w http.ResponseWriter, r *http.Request) 
 	}
 	s.handleNotFound(w, r)
 }
+
+// withURLParam sets a chi URL parameter, for handlers that reuse another's
+// rendering.
+func withURLParam(r *http.Request, key, value string) *http.Request {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return r
+	}
+	rc.URLParams.Add(key, value)
+	return r
+}

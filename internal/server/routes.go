@@ -11,6 +11,14 @@ import (
 	"github.com/accordhq/accord/web"
 )
 
+// Body limits (API.md Conventions): 1 MiB, 10 MiB for batch and import; a
+// CSV uploaded in the browser streams to the database and may be larger.
+const (
+	bodyLimit       = 1 << 20
+	bulkBodyLimit   = 10 << 20
+	uploadBodyLimit = 1 << 30
+)
+
 // routes lists every URL Accord answers.
 func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	r := chi.NewRouter()
@@ -30,49 +38,125 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 		r.MethodNotAllowed(s.handleAPIMethodNotAllowed)
 		r.Get("/openapi.json", s.handleOpenAPI)
 		r.Group(func(r chi.Router) {
-			r.Use(s.apiAuth, limitBody(1<<20))
-			r.With(s.apiRequire(auth.PermRead)).Get("/users", s.handleAPIUserList)
-			r.With(s.apiRequire(auth.PermManageUsers)).Post("/users", s.handleAPIUserCreate)
-			r.With(s.apiRequire(auth.PermManageUsers)).Patch("/users/{id}", s.handleAPIUserUpdate)
-			r.With(s.apiRequire(auth.PermRead)).Get("/teams", s.handleAPITeamList)
-			r.With(s.apiRequire(auth.PermManageTeams)).Post("/teams", s.handleAPITeamCreate)
+			r.Use(s.apiAuth)
+			// Bulk endpoints take 10 MiB; everything else 1 MiB.
+			r.Group(func(r chi.Router) {
+				r.Use(limitBody(bulkBodyLimit), s.idempotency)
+				r.With(s.apiRequire(auth.PermIngest)).Post("/leads/batch", s.handleAPILeadBatch)
+				r.With(s.apiRequire(auth.PermIngest)).Post("/imports", s.handleAPIImportCreate)
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(limitBody(bodyLimit), s.idempotency)
+
+				// Leads.
+				r.With(s.apiRequire(auth.PermIngest)).Post("/leads", s.handleAPILeadCreate)
+				r.With(s.apiRequire(auth.PermRead)).Get("/leads", s.handleAPILeadList)
+				r.With(s.apiRequire(auth.PermRead)).Get("/leads/{id}", s.handleAPILeadShow)
+				r.With(s.apiRequire(auth.PermRead)).Get("/leads/{id}/timeline", s.handleAPILeadTimeline)
+				r.With(s.apiRequire(auth.PermIngest)).Post("/leads/{id}/transitions", s.handleAPILeadTransition)
+				r.With(s.apiRequire(auth.PermIngest)).Post("/leads/{id}/activities", s.handleAPILeadActivity)
+				r.With(s.apiRequire(auth.PermManageTeamLeads)).Post("/leads/{id}/assign", s.handleAPILeadAssign)
+
+				// Reference data (any scope) and provisioning (admin).
+				r.With(s.apiRequire(auth.PermReference)).Get("/users", s.handleAPIUserList)
+				r.With(s.apiRequire(auth.PermManageUsers)).Post("/users", s.handleAPIUserCreate)
+				r.With(s.apiRequire(auth.PermManageUsers)).Patch("/users/{id}", s.handleAPIUserUpdate)
+				r.With(s.apiRequire(auth.PermReference)).Get("/teams", s.handleAPITeamList)
+				r.With(s.apiRequire(auth.PermManageTeams)).Post("/teams", s.handleAPITeamCreate)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Post("/calendars", s.handleAPICalendarCreate)
+				r.With(s.apiRequire(auth.PermReference)).Get("/rejection-reasons", s.handleAPIReasonList)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Post("/rejection-reasons", s.handleAPIReasonCreate)
+				r.With(s.apiRequire(auth.PermReference)).Get("/segments", s.handleAPISegmentList)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Put("/segments", s.handleAPISegmentReplace)
+				r.With(s.apiRequire(auth.PermReference)).Get("/routing-rules", s.handleAPIRoutingShow)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Put("/routing-rules", s.handleAPIRoutingReplace)
+				r.With(s.apiRequire(auth.PermReference)).Get("/targets", s.handleAPITargetList)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Put("/targets", s.handleAPITargetReplace)
+				r.With(s.apiRequire(auth.PermReference)).Get("/qualification-rule", s.handleAPIQualificationShow)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Put("/qualification-rule", s.handleAPIQualificationReplace)
+
+				// Imports.
+				r.With(s.apiRequire(auth.PermReference)).Get("/imports/{id}", s.handleAPIImportShow)
+			})
 		})
 	})
 
 	// Web pages: session cookie and CSRF token.
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.markSession, limitBody(1<<20), s.csrf)
-		r.Get("/login", s.handleLoginShow)
-		r.Post("/login", s.handleLoginCreate)
-		r.Post("/logout", s.handleLogout)
-		r.Get("/invite/{token}", s.handleInviteShow)
-		r.Post("/invite/{token}", s.handleInviteAccept)
+		r.Use(s.sessions.LoadAndSave, s.markSession)
+		// A CSV upload streams to the database: its own, larger limit, and the
+		// handler checks the CSRF token itself (header, or the form's first
+		// part), so the upload is never buffered whole to read a field.
+		r.With(s.requireUser, s.require(auth.PermHandoff), limitBody(uploadBodyLimit)).Post("/import", s.handleImportUpload)
 
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireUser)
-			r.Get("/", s.handleDashboardShow)
-			r.Post("/switch-tenant", s.handleTenantSwitch)
-			r.Get("/inbox", s.handleSectionNotBuilt("inbox"))
-			r.Get("/leads", s.handleSectionNotBuilt("leads"))
-			r.Get("/agreement", s.handleSectionNotBuilt("agreement"))
-			r.Get("/breaches", s.handleSectionNotBuilt("breaches"))
-			r.Get("/content", s.handleSectionNotBuilt("content"))
-			r.With(s.require(auth.PermHandoff)).Get("/import", s.handleSectionNotBuilt("import"))
+			r.Use(limitBody(bodyLimit), s.csrf)
+			r.Get("/login", s.handleLoginShow)
+			r.Post("/login", s.handleLoginCreate)
+			r.Post("/logout", s.handleLogout)
+			r.Get("/invite/{token}", s.handleInviteShow)
+			r.Post("/invite/{token}", s.handleInviteAccept)
 
-			r.Route("/settings", func(r chi.Router) {
-				r.Use(s.require(auth.PermManageUsers))
-				r.Get("/", s.handleSettingsShow)
-				r.Get("/users", s.handleUserList)
-				r.Post("/users", s.handleUserInvite)
-				r.Post("/users/{id}", s.handleUserUpdate)
-				r.Get("/teams", s.handleTeamList)
-				r.Post("/teams", s.handleTeamCreate)
-				r.Get("/teams/{id}", s.handleTeamEdit)
-				r.Post("/teams/{id}", s.handleTeamUpdate)
-				r.Get("/tokens", s.handleTokenList)
-				r.Post("/tokens", s.handleTokenCreate)
-				r.Post("/tokens/{id}/revoke", s.handleTokenRevoke)
-				r.Get("/{tab}", s.handleSettingsNotBuilt)
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireUser)
+				r.Get("/", s.handleDashboardShow)
+				r.Post("/switch-tenant", s.handleTenantSwitch)
+				r.Get("/notifications", s.handleNotificationList)
+				r.Post("/notifications/read", s.handleNotificationsRead)
+
+				// The inbox: reps and managers work their leads in place.
+				r.Route("/inbox", func(r chi.Router) {
+					r.Use(s.require(auth.PermWorkLeads))
+					r.Get("/", s.handleInboxShow)
+					r.Post("/{id}/accept", s.handleInboxAccept)
+					r.Post("/{id}/reject", s.handleInboxReject)
+					r.Post("/{id}/touch", s.handleInboxTouch)
+					r.Post("/{id}/snooze", s.handleInboxSnooze)
+					r.With(s.require(auth.PermManageTeamLeads)).Post("/{id}/reassign", s.handleInboxReassign)
+				})
+
+				r.Get("/leads", s.handleLeadList)
+				r.Get("/leads/{id}", s.handleLeadShow)
+				r.Post("/leads/{id}/transitions", s.handleLeadTransition)
+				r.Post("/leads/{id}/activities", s.handleLeadActivity)
+
+				r.Get("/agreement", s.handleSectionNotBuilt("agreement"))
+				r.Get("/breaches", s.handleSectionNotBuilt("breaches"))
+				r.Get("/content", s.handleSectionNotBuilt("content"))
+
+				r.Route("/import", func(r chi.Router) {
+					r.Use(s.require(auth.PermHandoff))
+					r.Get("/", s.handleImportNew)
+					r.Get("/{id}", s.handleImportShow)
+					r.Get("/{id}/progress", s.handleImportProgress)
+					r.Post("/{id}/start", s.handleImportStart)
+				})
+
+				r.Route("/settings", func(r chi.Router) {
+					r.Use(s.require(auth.PermManageUsers))
+					r.Get("/", s.handleSettingsShow)
+					r.Get("/users", s.handleUserList)
+					r.Post("/users", s.handleUserInvite)
+					r.Post("/users/{id}", s.handleUserUpdate)
+					r.Get("/teams", s.handleTeamList)
+					r.Post("/teams", s.handleTeamCreate)
+					r.Get("/teams/{id}", s.handleTeamEdit)
+					r.Post("/teams/{id}", s.handleTeamUpdate)
+					r.Get("/tokens", s.handleTokenList)
+					r.Post("/tokens", s.handleTokenCreate)
+					r.Post("/tokens/{id}/revoke", s.handleTokenRevoke)
+					r.Get("/segments", s.handleSegmentsShow)
+					r.Post("/segments", s.handleSegmentsSave)
+					r.Get("/reasons", s.handleReasonsShow)
+					r.Post("/reasons", s.handleReasonCreate)
+					r.Get("/routing", s.handleRoutingShow)
+					r.Post("/routing", s.handleRoutingSave)
+					r.Get("/qualification", s.handleQualificationShow)
+					r.Post("/qualification", s.handleQualificationSave)
+					r.Get("/targets", s.handleTargetsShow)
+					r.Post("/targets", s.handleTargetsSave)
+					r.Get("/{tab}", s.handleSettingsNotBuilt)
+				})
 			})
 		})
 	})
