@@ -68,6 +68,8 @@ type Principal struct {
 	TimeZone string
 	// Memberships lists every tenant the user belongs to, for the switcher.
 	Memberships []Membership
+	// UnreadNotifications is the number on the header's bell.
+	UnreadNotifications int
 }
 
 // TenantID is the tenant the principal acts in.

@@ -34,14 +34,11 @@ type Response struct {
 // for it, then ErrConflict. Responses of 500 and above are not stored.
 func (s *Store) Idempotent(ctx context.Context, tid tenant.ID, key string, hash []byte, now time.Time,
 	fn func(ctx context.Context) (Response, error)) (Response, bool, error) {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: scopedBegin(tid.String(), "") + ", set_config('lock_timeout', '5s', true)"})
 	if err != nil {
 		return Response{}, false, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, true), set_config('accord.user_id', '', true), set_config('lock_timeout', '5s', true)`, tid.String()); err != nil {
-		return Response{}, false, fmt.Errorf("set scope: %w", err)
-	}
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, content_type, body, created_at)
 		VALUES ($1, $2, $3, 0, '', '', $4)

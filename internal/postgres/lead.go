@@ -275,10 +275,14 @@ func insertTransition(ctx context.Context, tx pgx.Tx, tid tenant.ID, leadID uuid
 	if reason != "" {
 		reasonS = &reason
 	}
+	// seq 0 means "the next one": computed in the insert itself. The unique
+	// (lead, seq) key catches two writers who computed the same one.
 	_, err := tx.Exec(ctx, `
 		INSERT INTO lead_transitions (tenant_id, lead_id, seq, from_stage, to_stage, at, recorded_at, actor_type, actor_id,
 		                              actor_name, reason, note, amount_cents, owner_id, team_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, CASE WHEN $3::int > 0 THEN $3::int
+		                     ELSE (SELECT coalesce(max(seq), 0) + 1 FROM lead_transitions WHERE tenant_id = $1 AND lead_id = $2) END,
+		        $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		tid, leadID, seq, fromS, string(to), at, now, string(actor.Type), nullUUID(actor.ID), actor.Name, reasonS, note,
 		amount, owner, team)
 	if err != nil {

@@ -87,14 +87,11 @@ func (s *Store) inScope(ctx context.Context, tid, uid string, fn func(pgx.Tx) er
 		}
 		return nil
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: scopedBegin(tid, uid)})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, true), set_config('accord.user_id', $2, true)`, tid, uid); err != nil {
-		return fmt.Errorf("set scope: %w", err)
-	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -110,4 +107,39 @@ type outerTxKey struct{}
 type outerTx struct {
 	tx     pgx.Tx
 	tenant string
+}
+
+// scopedBegin starts a transaction and sets its tenant and user in one round
+// trip. The values are canonical UUIDs (or empty), checked here, so writing
+// them into the statement cannot inject anything.
+func scopedBegin(tid, uid string) string {
+	if !canonicalUUID(tid) || !canonicalUUID(uid) {
+		// Never reached with ids made by tenant.ID and uuid.UUID; refuse
+		// anything else rather than quote it.
+		tid, uid = "00000000-0000-0000-0000-000000000000", ""
+	}
+	return "BEGIN; SELECT set_config('accord.tenant_id', '" + tid + "', true), set_config('accord.user_id', '" + uid + "', true)"
+}
+
+// canonicalUUID reports whether s is "" or a lower-case canonical UUID.
+func canonicalUUID(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -74,27 +74,41 @@ func (s *Store) RevokeAPIToken(ctx context.Context, tid tenant.ID, actor auth.Ac
 const tokenTouchEvery = time.Minute
 
 // FindTokenPrincipal returns the principal of the live token of tenant tid
-// whose hash is hash. Revoked and unknown tokens are not found.
+// whose hash is hash. Revoked and unknown tokens are not found. It runs on
+// every API request, so it is one round trip: a pipelined batch (one
+// implicit transaction) that sets the tenant, reads the token and notes its
+// use at most once a minute.
 func (s *Store) FindTokenPrincipal(ctx context.Context, tid tenant.ID, hash []byte, now time.Time) (auth.Principal, error) {
 	p := auth.Principal{Type: auth.ActorToken}
-	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		var scope string
-		var lastUsed *time.Time
-		err := tx.QueryRow(ctx, `
-			SELECT k.id, k.name, k.scope, k.last_used_at, t.id, t.slug, t.name, t.time_zone, t.currency, t.created_at
-			FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id
-			WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL`, tid, hash).
-			Scan(&p.ID, &p.Name, &scope, &lastUsed, &p.Tenant.ID, &p.Tenant.Slug, &p.Tenant.Name, &p.Tenant.TimeZone, &p.Tenant.Currency, &p.Tenant.CreatedAt)
-		if err != nil {
-			return fmt.Errorf("find api token: %w", mapErr(err))
-		}
-		p.Scope = auth.Scope(scope)
-		if lastUsed == nil || now.Sub(*lastUsed) >= tokenTouchEvery {
-			if _, err := tx.Exec(ctx, `UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2`, tid, p.ID, now); err != nil {
-				return fmt.Errorf("touch api token: %w", err)
-			}
-		}
-		return nil
-	})
-	return p, err
+	if tid.IsZero() {
+		return p, fmt.Errorf("find api token: %w", ErrNotFound)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('accord.tenant_id', $1, true), set_config('accord.user_id', '', true)`, tid.String())
+	b.Queue(`
+		SELECT k.id, k.name, k.scope, t.id, t.slug, t.name, t.time_zone, t.currency, t.created_at
+		FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id
+		WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL`, tid, hash)
+	b.Queue(`
+		UPDATE api_tokens SET last_used_at = $3
+		WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL
+		  AND (last_used_at IS NULL OR last_used_at <= $4)`, tid, hash, now, now.Add(-tokenTouchEvery))
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return p, fmt.Errorf("set scope: %w", err)
+	}
+	var scope string
+	err := br.QueryRow().Scan(&p.ID, &p.Name, &scope, &p.Tenant.ID, &p.Tenant.Slug, &p.Tenant.Name, &p.Tenant.TimeZone, &p.Tenant.Currency, &p.Tenant.CreatedAt)
+	if err != nil {
+		return p, fmt.Errorf("find api token: %w", mapErr(err))
+	}
+	if _, err := br.Exec(); err != nil {
+		return p, fmt.Errorf("touch api token: %w", err)
+	}
+	p.Scope = auth.Scope(scope)
+	if err := br.Close(); err != nil {
+		return p, fmt.Errorf("find api token: %w", err)
+	}
+	return p, nil
 }

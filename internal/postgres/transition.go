@@ -51,15 +51,21 @@ func (s *Store) Transition(ctx context.Context, tid tenant.ID, p auth.Principal,
 		if in.ExpectedVersion != nil && *in.ExpectedVersion != l.Version {
 			return &ConflictError{Lead: l, Message: fmt.Sprintf("the lead is at version %d, not %d: it is now %s", l.Version, *in.ExpectedVersion, l.Stage)}
 		}
-		ref, err := loadLeadRefs(ctx, tx, tid)
-		if err != nil {
-			return err
-		}
 		m, err := mover(ctx, tx, tid, p, l)
 		if err != nil {
 			return err
 		}
-		if err := lead.ValidateTransition(l, in, m, ref.reasons, now); err != nil {
+		// Reasons are loaded only for moves that use one: accepting, the
+		// busiest move, stays a short transaction.
+		var reasons []string
+		if needsReason, _, merr := lead.CheckMove(l.Stage, in.To, m); merr == nil && (needsReason || in.Reason != "") {
+			rs, err := findReasons(ctx, tx, tid)
+			if err != nil {
+				return err
+			}
+			reasons = reasonCodes(rs)
+		}
+		if err := lead.ValidateTransition(l, in, m, reasons, now); err != nil {
 			return err
 		}
 		out, err = s.move(ctx, tx, tid, p.Actor(), l, in, now)
@@ -74,6 +80,8 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	if in.At != nil {
 		at = in.At.UTC()
 	}
+	// PostgreSQL keeps microseconds; so does the lead this returns.
+	at = at.Truncate(time.Microsecond)
 	owner, team := l.OwnerID, l.TeamID
 	var assign *assignment
 	if in.To == lead.StageMQL {
@@ -88,16 +96,33 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	if in.Amount != nil {
 		amount = in.Amount
 	}
-	tag, err := tx.Exec(ctx, `
-		UPDATE leads SET stage = $3, stage_changed_at = $4, owner_id = $5, team_id = $6, amount_cents = $7,
-		       snoozed_until = CASE WHEN $3 IN ('mql', 'accepted', 'sql', 'opportunity') THEN snoozed_until END,
-		       updated_at = $8, version = version + 1
-		WHERE tenant_id = $1 AND id = $2 AND version = $9`,
-		tid, l.ID, string(in.To), at, owner, team, amount, now, l.Version)
-	if err != nil {
-		return lead.Lead{}, fmt.Errorf("update lead stage: %w", mapErr(err))
+	// The stage change and its transition row are one statement: the row is
+	// written only if the version still matched, so a lost race writes
+	// nothing and reads back no version.
+	from := string(l.Stage)
+	var reason *string
+	if in.Reason != "" {
+		reason = &in.Reason
 	}
-	if tag.RowsAffected() == 0 {
+	var version int
+	var updated time.Time
+	err := tx.QueryRow(ctx, `
+		WITH u AS (
+			UPDATE leads SET stage = $3, stage_changed_at = $4, owner_id = $5, team_id = $6, amount_cents = $7,
+			       snoozed_until = CASE WHEN $3 IN ('mql', 'accepted', 'sql', 'opportunity') THEN snoozed_until END,
+			       updated_at = $8, version = version + 1
+			WHERE tenant_id = $1 AND id = $2 AND version = $9
+			RETURNING version, updated_at),
+		t AS (
+			INSERT INTO lead_transitions (tenant_id, lead_id, seq, from_stage, to_stage, at, recorded_at, actor_type, actor_id,
+			                              actor_name, reason, note, amount_cents, owner_id, team_id)
+			SELECT $1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM lead_transitions WHERE tenant_id = $1 AND lead_id = $2),
+			       $10, $3, $4, $8, $11, $12, $13, $14, $15, $16, $5, $6
+			FROM u)
+		SELECT version, updated_at FROM u`,
+		tid, l.ID, string(in.To), at, owner, team, amount, now, l.Version,
+		from, string(actor.Type), nullUUID(actor.ID), actor.Name, reason, in.Note, in.Amount).Scan(&version, &updated)
+	if errors.Is(err, pgx.ErrNoRows) {
 		// Someone else moved it first: report where it is now.
 		cur, ferr := findLead(ctx, tx, tid, l.ID, false)
 		if ferr != nil {
@@ -105,20 +130,24 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 		}
 		return lead.Lead{}, &ConflictError{Lead: cur, Message: fmt.Sprintf("the lead moved meanwhile: it is now %s", cur.Stage)}
 	}
-	var seq int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM lead_transitions WHERE tenant_id = $1 AND lead_id = $2`, tid, l.ID).Scan(&seq); err != nil {
-		return lead.Lead{}, fmt.Errorf("next transition: %w", err)
-	}
-	from := l.Stage
-	if err := insertTransition(ctx, tx, tid, l.ID, seq, &from, in.To, at, now, actor, in.Reason, in.Note, in.Amount, owner, team); err != nil {
-		return lead.Lead{}, err
+	if err != nil {
+		if errors.Is(mapErr(err), ErrConflict) {
+			return lead.Lead{}, &ConflictError{Message: "the lead moved meanwhile"}
+		}
+		return lead.Lead{}, fmt.Errorf("move lead: %w", mapErr(err))
 	}
 	if assign != nil {
 		if err := s.recordAssignment(ctx, tx, tid, l, *assign, at, now, actor); err != nil {
 			return lead.Lead{}, err
 		}
+		// A new owner or team: read their names back.
+		return findLead(ctx, tx, tid, l.ID, false)
 	}
-	return findLead(ctx, tx, tid, l.ID, false)
+	l.Stage, l.StageChangedAt, l.Amount, l.Version, l.UpdatedAt = in.To, at, amount, version, updated
+	if !l.Stage.Open() {
+		l.SnoozedUntil = nil
+	}
+	return l, nil
 }
 
 // assignment is where a handoff sends a lead and why.
@@ -422,26 +451,29 @@ func (s *Store) FindTimeline(ctx context.Context, tid tenant.ID, id uuid.UUID) (
 		if _, err := findLead(ctx, tx, tid, id, false); err != nil {
 			return err
 		}
+		// Events of one instant keep a sensible order: the move, then whom it
+		// went to, then touches, then pauses; each kind in recorded order.
 		rows, err := tx.Query(ctx, `
 			SELECT 'transition', t.at, t.actor_type, t.actor_id, t.actor_name, coalesce(t.from_stage, ''), t.to_stage,
-			       coalesce(t.reason, ''), t.note, t.amount_cents, '', '', NULL::uuid, NULL::uuid, '', NULL::uuid, '', '', NULL::timestamptz, t.id
+			       coalesce(t.reason, ''), t.note, t.amount_cents, '', '', NULL::uuid, NULL::uuid, '', NULL::uuid, '', '', NULL::timestamptz,
+			       t.recorded_at, 0, t.id
 			FROM lead_transitions t WHERE t.tenant_id = $1 AND t.lead_id = $2
 			UNION ALL
-			SELECT 'activity', a.at, a.actor_type, a.actor_id, a.actor_name, '', '', '', a.note, NULL, a.kind, a.url, a.asset_id,
-			       NULL, '', NULL, '', '', NULL, a.id
-			FROM lead_activities a WHERE a.tenant_id = $1 AND a.lead_id = $2
-			UNION ALL
 			SELECT 'assignment', s.at, s.actor_type, s.actor_id, s.actor_name, '', '', '', '', NULL, '', '', NULL,
-			       s.owner_id, coalesce(u.name, ''), s.team_id, coalesce(tm.name, ''), s.why, NULL, s.id
+			       s.owner_id, coalesce(u.name, ''), s.team_id, coalesce(tm.name, ''), s.why, NULL, s.at, 1, s.id
 			FROM lead_assignments s
 			LEFT JOIN users u ON u.id = s.owner_id
 			LEFT JOIN teams tm ON tm.tenant_id = s.tenant_id AND tm.id = s.team_id
 			WHERE s.tenant_id = $1 AND s.lead_id = $2
 			UNION ALL
+			SELECT 'activity', a.at, a.actor_type, a.actor_id, a.actor_name, '', '', '', a.note, NULL, a.kind, a.url, a.asset_id,
+			       NULL, '', NULL, '', '', NULL, a.recorded_at, 2, a.id
+			FROM lead_activities a WHERE a.tenant_id = $1 AND a.lead_id = $2
+			UNION ALL
 			SELECT 'pause', p.at, p.actor_type, p.actor_id, p.actor_name, '', '', '', p.reason, NULL, '', '', NULL,
-			       NULL, '', NULL, '', '', p.until, p.id
+			       NULL, '', NULL, '', '', p.until, p.at, 3, p.id
 			FROM lead_pauses p WHERE p.tenant_id = $1 AND p.lead_id = $2
-			ORDER BY 2, 1 DESC, 20`, tid, id)
+			ORDER BY 2, 20, 21, 22`, tid, id)
 		if err != nil {
 			return fmt.Errorf("query timeline: %w", err)
 		}
@@ -449,9 +481,11 @@ func (s *Store) FindTimeline(ctx context.Context, tid tenant.ID, id uuid.UUID) (
 			var e lead.Event
 			var from, to, kind string
 			var amount *int64
+			var recorded time.Time
+			var prio int
 			var seq int64
 			err := r.Scan(&e.Type, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &from, &to, &e.Reason, &e.Note, &amount,
-				&kind, &e.URL, &e.AssetID, &e.OwnerID, &e.OwnerName, &e.TeamID, &e.TeamName, &e.Why, &e.Until, &seq)
+				&kind, &e.URL, &e.AssetID, &e.OwnerID, &e.OwnerName, &e.TeamID, &e.TeamName, &e.Why, &e.Until, &recorded, &prio, &seq)
 			e.From, e.To, e.Kind = lead.Stage(from), lead.Stage(to), lead.ActivityKind(kind)
 			if amount != nil {
 				c := lead.Cents(*amount)

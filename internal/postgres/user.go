@@ -77,13 +77,16 @@ func (s *Store) FindPrincipal(ctx context.Context, tid tenant.ID, uid uuid.UUID)
 		var tz *string
 		err := tx.QueryRow(ctx, `
 			SELECT u.id, u.email, u.name, u.time_zone, m.role, m.team_id,
-			       t.id, t.slug, t.name, t.time_zone, t.currency, t.created_at
+			       t.id, t.slug, t.name, t.time_zone, t.currency, t.created_at,
+			       (SELECT count(*) FROM notifications n
+			        WHERE n.tenant_id = m.tenant_id AND n.user_id = m.user_id AND n.read_at IS NULL)
 			FROM memberships m
 			JOIN users u ON u.id = m.user_id
 			JOIN tenants t ON t.id = m.tenant_id
 			WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.active`, tid, uid).
 			Scan(&p.ID, &p.Email, &p.Name, &tz, &role, &p.TeamID,
-				&p.Tenant.ID, &p.Tenant.Slug, &p.Tenant.Name, &p.Tenant.TimeZone, &p.Tenant.Currency, &p.Tenant.CreatedAt)
+				&p.Tenant.ID, &p.Tenant.Slug, &p.Tenant.Name, &p.Tenant.TimeZone, &p.Tenant.Currency, &p.Tenant.CreatedAt,
+				&p.UnreadNotifications)
 		if err != nil {
 			return fmt.Errorf("find principal: %w", mapErr(err))
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,9 @@ func (m *money) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(bytes.TrimSpace(b)), `"`)
 	c, err := lead.ParseCents(s)
 	if err != nil {
-		return fmt.Errorf("amount: %w", err)
+		// A type error gets the field's name added by the decoder, so the
+		// answer is a 422 on that field.
+		return &json.UnmarshalTypeError{Value: "amount " + strconv.Quote(s), Type: reflect.TypeFor[money]()}
 	}
 	*m = money(c)
 	return nil
@@ -52,31 +55,31 @@ func moneyPtr(c *lead.Cents) *money {
 
 // leadJSON is a lead as the API shows it (API.md Leads).
 type leadJSON struct {
-	ID             string      `json:"id"`
-	ExternalID     *string     `json:"external_id"`
-	Email          *string     `json:"email"`
-	FirstName      string      `json:"first_name"`
-	LastName       string      `json:"last_name"`
-	Company        string      `json:"company"`
-	Title          string      `json:"title"`
-	Phone          string      `json:"phone"`
-	Country        string      `json:"country"`
-	Segment        *string     `json:"segment"`
-	Source         string      `json:"source"`
-	Campaign       string      `json:"campaign"`
-	Score          *int        `json:"score"`
-	ICPFit         bool        `json:"icp_fit"`
-	Stage          string      `json:"stage"`
-	OwnerID        *string     `json:"owner_id"`
-	TeamID         *string     `json:"team_id"`
-	Amount         *money      `json:"amount"`
-	Currency       string      `json:"currency"`
-	CreatedAt      time.Time   `json:"created_at"`
-	StageChangedAt time.Time   `json:"stage_changed_at"`
-	UpdatedAt      time.Time   `json:"updated_at"`
-	SnoozedUntil   *time.Time  `json:"snoozed_until"`
-	Version        int         `json:"version"`
-	Timers         []timerJSON `json:"timers,omitempty"`
+	ID             string       `json:"id"`
+	ExternalID     *string      `json:"external_id"`
+	Email          *string      `json:"email"`
+	FirstName      string       `json:"first_name"`
+	LastName       string       `json:"last_name"`
+	Company        string       `json:"company"`
+	Title          string       `json:"title"`
+	Phone          string       `json:"phone"`
+	Country        string       `json:"country"`
+	Segment        *string      `json:"segment"`
+	Source         string       `json:"source"`
+	Campaign       string       `json:"campaign"`
+	Score          *int         `json:"score"`
+	ICPFit         bool         `json:"icp_fit"`
+	Stage          string       `json:"stage"`
+	OwnerID        *string      `json:"owner_id"`
+	TeamID         *string      `json:"team_id"`
+	Amount         *money       `json:"amount"`
+	Currency       string       `json:"currency"`
+	CreatedAt      time.Time    `json:"created_at"`
+	StageChangedAt time.Time    `json:"stage_changed_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+	SnoozedUntil   *time.Time   `json:"snoozed_until"`
+	Version        int          `json:"version"`
+	Timers         *[]timerJSON `json:"timers,omitempty"`
 }
 
 // timerJSON is a timer (API.md Agreement and timers); leads carry theirs.
@@ -359,7 +362,7 @@ func (s *Server) handleAPILeadShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j := toLeadJSON(l)
-	j.Timers = []timerJSON{}
+	j.Timers = &[]timerJSON{}
 	writeJSON(w, http.StatusOK, j)
 }
 

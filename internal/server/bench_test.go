@@ -1,11 +1,23 @@
 package server_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accordhq/accord/internal/auth"
+	"github.com/accordhq/accord/internal/tenant"
 
 	"github.com/accordhq/accord/internal/postgres/postgrestest"
 )
@@ -34,4 +46,92 @@ func BenchmarkPage_SignedIn(b *testing.B) {
 	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
 	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(durations[len(durations)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkAPI_Accept is the issue's load figure: accept handed-off leads
+// through the real HTTP API (token auth, JSON, one transaction each) with 32
+// concurrent clients on loopback, each accept a different lead. It reports
+// requests per second and the p99 latency.
+func BenchmarkAPI_Accept(b *testing.B) {
+	h := newHarness(b)
+	ctx := context.Background()
+	rep := h.member(h.a, "rep@alpha.test", tenant.RoleRep)
+	token := h.token(h.a, auth.ScopeIngest)
+	ids := seedHandedOff(b, h, rep.ID, b.N)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+	const workers = 32
+	latencies := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.ts.URL+"/api/v1/leads/"+ids[i]+"/transitions",
+					strings.NewReader(`{"to":"accepted"}`))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				latencies[i] = time.Since(t0)
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d accepts failed", n, b.N)
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// seedHandedOff writes n leads already handed off to owner straight in SQL
+// (the benchmark measures accepting, not creating).
+func seedHandedOff(b *testing.B, h *harness, owner uuid.UUID, n int) []string {
+	b.Helper()
+	ctx := context.Background()
+	conn := h.db.OwnerConn(b)
+	_, err := conn.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, false)`, h.a.ID.String())
+	require.NoError(b, err)
+	now := h.clock.Now()
+	rows, err := conn.Query(ctx, `
+		WITH ins AS (
+			INSERT INTO leads (tenant_id, id, email, stage, stage_changed_at, owner_id, currency, created_at, updated_at, version)
+			SELECT $1, gen_random_uuid(), 'bench' || g || '@load.test', 'mql', $3, $2, 'EUR', $3, $3, 2
+			FROM generate_series(1, $4) g
+			RETURNING id)
+		SELECT id::text FROM ins`, h.a.ID, owner, now.Add(-time.Hour), n)
+	require.NoError(b, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(b, err)
+	_, err = conn.Exec(ctx, `
+		INSERT INTO lead_transitions (tenant_id, lead_id, seq, from_stage, to_stage, at, recorded_at, actor_type, actor_name)
+		SELECT tenant_id, id, 1, NULL, 'new', created_at, created_at, 'system', 'bench' FROM leads WHERE tenant_id = $1
+		UNION ALL
+		SELECT tenant_id, id, 2, 'new', 'mql', created_at, created_at, 'system', 'bench' FROM leads WHERE tenant_id = $1`, h.a.ID)
+	require.NoError(b, err)
+	_, err = conn.Exec(ctx, `ANALYZE leads; ANALYZE lead_transitions`)
+	require.NoError(b, err)
+	return ids
 }

@@ -1,26 +1,624 @@
 package server
 
-import "net/http"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
-// Inbox, lead list and lead page: stubs while they are built.
+	"github.com/google/uuid"
+
+	"github.com/accordhq/accord/internal/auth"
+	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/postgres"
+	"github.com/accordhq/accord/internal/tenant"
+	"github.com/accordhq/accord/internal/validator"
+	"github.com/accordhq/accord/web/view"
+)
+
+// waitingText renders how long a lead has waited: "12 min", "3 h 5 min",
+// "2 d 4 h".
+func waitingText(since, now time.Time) string {
+	d := now.Sub(since)
+	if d < time.Minute {
+		return "just now"
+	}
+	mins := int(d.Minutes())
+	switch {
+	case mins < 60:
+		return fmt.Sprintf("%d min", mins)
+	case mins < 24*60:
+		return fmt.Sprintf("%d h %d min", mins/60, mins%60)
+	}
+	return fmt.Sprintf("%d d %d h", mins/(24*60), (mins/60)%24)
+}
+
+// inboxRefs is what every inbox row offers: reasons, touch kinds, reps.
+type inboxRefs struct {
+	reasons []view.Option
+	touches []view.Option
+	reps    []view.Option
+}
+
+func (s *Server) loadInboxRefs(r *http.Request, p auth.Principal) (inboxRefs, error) {
+	var ref inboxRefs
+	reasons, err := s.store.FindReasons(r.Context(), p.TenantID())
+	if err != nil {
+		return ref, err
+	}
+	for _, x := range reasons {
+		ref.reasons = append(ref.reasons, view.Option{Value: x.Code, Label: x.Label})
+	}
+	for _, k := range lead.TouchKinds {
+		ref.touches = append(ref.touches, view.Option{Value: string(k), Label: k.Label()})
+	}
+	if p.Role == tenant.RoleManager || p.Role == tenant.RoleAdmin {
+		members, err := s.store.FindMembers(r.Context(), p.TenantID())
+		if err != nil {
+			return ref, err
+		}
+		for _, m := range members {
+			if !m.Active || (m.Role != tenant.RoleRep && m.Role != tenant.RoleManager) {
+				continue
+			}
+			if p.Role == tenant.RoleManager && (p.TeamID == nil || m.TeamID == nil || *m.TeamID != *p.TeamID) {
+				continue
+			}
+			label := m.Name
+			if m.Away {
+				label += " (away)"
+			}
+			ref.reps = append(ref.reps, view.Option{Value: m.ID.String(), Label: label})
+		}
+	}
+	return ref, nil
+}
+
+// viewerMover approximates the store's rule for showing buttons; the store
+// decides for real when the button is pressed.
+func viewerMover(p auth.Principal, l lead.Lead) lead.Mover {
+	m := lead.Mover{Role: p.Role, Owner: l.OwnerID != nil && *l.OwnerID == p.ID}
+	m.Manager = p.Role == tenant.RoleManager && p.TeamID != nil && l.TeamID != nil && *p.TeamID == *l.TeamID
+	return m
+}
+
+func (s *Server) inboxRow(p auth.Principal, l lead.Lead, ref inboxRefs) view.LeadRowView {
+	now := s.now()
+	loc := p.Location()
+	row := view.LeadRowView{Lead: l, Waiting: waitingText(l.StageChangedAt, now), Reasons: ref.reasons, Touches: ref.touches, Reps: ref.reps,
+		TomorrowISO: now.In(loc).AddDate(0, 0, 1).Format(time.DateOnly)}
+	m := viewerMover(p, l)
+	_, _, accErr := lead.CheckMove(l.Stage, lead.StageAccepted, m)
+	row.CanDecide = l.Stage == lead.StageMQL && accErr == nil
+	row.CanWork = l.Stage.Open() && (m.Owner || m.Manager || p.Role == tenant.RoleAdmin)
+	row.Done = !l.Stage.Open()
+	if l.SnoozedUntil != nil && l.SnoozedUntil.After(now) {
+		row.Snoozed = "until " + l.SnoozedUntil.In(loc).Format("Mon 2 Jan")
+	}
+	return row
+}
 
 func (s *Server) handleInboxShow(w http.ResponseWriter, r *http.Request) {
-	s.handleSectionNotBuilt("inbox")(w, r)
+	p, _ := auth.FromContext(r.Context())
+	f := postgres.InboxFilter{OwnerID: p.ID}
+	manager := p.Role == tenant.RoleManager && p.TeamID != nil
+	if manager {
+		f.TeamID = p.TeamID
+	}
+	leads, err := s.store.FindInbox(r.Context(), p.TenantID(), f, s.now())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	ref, err := s.loadInboxRefs(r, p)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	v := view.InboxView{Manager: manager, Count: len(leads)}
+	for _, l := range leads {
+		v.Rows = append(v.Rows, s.inboxRow(p, l, ref))
+	}
+	s.render(w, r, http.StatusOK, view.InboxPage(s.page(r, "Inbox", "inbox"), v))
 }
-func (s *Server) handleInboxAccept(w http.ResponseWriter, r *http.Request)   { s.handleInboxShow(w, r) }
-func (s *Server) handleInboxReject(w http.ResponseWriter, r *http.Request)   { s.handleInboxShow(w, r) }
-func (s *Server) handleInboxTouch(w http.ResponseWriter, r *http.Request)    { s.handleInboxShow(w, r) }
-func (s *Server) handleInboxSnooze(w http.ResponseWriter, r *http.Request)   { s.handleInboxShow(w, r) }
-func (s *Server) handleInboxReassign(w http.ResponseWriter, r *http.Request) { s.handleInboxShow(w, r) }
+
+// formVersion reads the version the form was rendered with, so a change
+// made meanwhile by someone else is a conflict rather than overwritten.
+func formVersion(r *http.Request) *int {
+	v, err := strconv.Atoi(r.PostFormValue("version"))
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+// inboxAnswer renders the row after an inbox action: the new state with a
+// message, or the current state with what went wrong, in place.
+func (s *Server) inboxAnswer(w http.ResponseWriter, r *http.Request, id uuid.UUID, l lead.Lead, err error, done, open string) {
+	p, _ := auth.FromContext(r.Context())
+	ref, rerr := s.loadInboxRefs(r, p)
+	if rerr != nil {
+		s.renderError(w, r, rerr)
+		return
+	}
+	manager := p.Role == tenant.RoleManager && p.TeamID != nil
+	var conflict *postgres.ConflictError
+	var moveErr *lead.MoveError
+	var verrs validator.Errors
+	switch {
+	case err == nil:
+		row := s.inboxRow(p, l, ref)
+		row.Message, row.MessageKind = done, "success"
+		s.render(w, r, http.StatusOK, view.InboxRow(row, manager))
+		return
+	case errors.As(err, &conflict):
+		cur := conflict.Lead
+		if cur.ID == uuid.Nil {
+			if cur, err = s.store.FindLead(r.Context(), p.TenantID(), id); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		row := s.inboxRow(p, cur, ref)
+		row.Message, row.MessageKind = "Someone else changed this lead meanwhile: it is now "+cur.Stage.Label()+ownedBy(cur)+". Nothing of yours was saved.", "error"
+		s.render(w, r, http.StatusConflict, view.InboxRow(row, manager))
+		return
+	case errors.As(err, &moveErr), errors.As(err, &verrs), errors.Is(err, auth.ErrForbidden):
+		cur, ferr := s.store.FindLead(r.Context(), p.TenantID(), id)
+		if ferr != nil {
+			s.renderError(w, r, ferr)
+			return
+		}
+		row := s.inboxRow(p, cur, ref)
+		row.Errors, row.Open, row.MessageKind = verrs, open, "error"
+		switch {
+		case moveErr != nil:
+			row.Message = capitalize(moveErr.Reason) + "."
+		case verrs == nil:
+			row.Message = "You may not do this to this lead."
+		}
+		status := http.StatusUnprocessableEntity
+		if errors.Is(err, auth.ErrForbidden) {
+			status = http.StatusForbidden
+		}
+		s.render(w, r, status, view.InboxRow(row, manager))
+		return
+	}
+	s.renderError(w, r, err)
+}
+
+func ownedBy(l lead.Lead) string {
+	if l.OwnerName != "" {
+		return ", owned by " + l.OwnerName
+	}
+	return ""
+}
+
+func (s *Server) inboxLeadID(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
+	id, ok := leadIDParam(r)
+	if !ok {
+		s.renderError(w, r, postgres.ErrNotFound)
+	}
+	return id, ok
+}
+
+func (s *Server) handleInboxAccept(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.inboxLeadID(w, r)
+	if !ok {
+		return
+	}
+	l, err := s.store.Transition(r.Context(), p.TenantID(), p, id,
+		lead.TransitionInput{To: lead.StageAccepted, ExpectedVersion: formVersion(r)}, s.now())
+	s.inboxAnswer(w, r, id, l, err, "Accepted. It is yours to work now.", "")
+}
+
+func (s *Server) handleInboxReject(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.inboxLeadID(w, r)
+	if !ok {
+		return
+	}
+	in := lead.TransitionInput{To: lead.StageRejected, Reason: r.PostFormValue("reason"), Note: r.PostFormValue("note"), ExpectedVersion: formVersion(r)}
+	in.Normalize()
+	if in.Reason == "" {
+		// Say it in the form rather than as a store round trip.
+		s.inboxAnswer(w, r, id, lead.Lead{}, validator.Errors{"reason": "pick the reason for rejecting this lead"}, "", "reject")
+		return
+	}
+	l, err := s.store.Transition(r.Context(), p.TenantID(), p, id, in, s.now())
+	s.inboxAnswer(w, r, id, l, err, "Rejected. Marketing sees why.", "reject")
+}
+
+func (s *Server) handleInboxTouch(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.inboxLeadID(w, r)
+	if !ok {
+		return
+	}
+	in := lead.ActivityInput{Kind: lead.ActivityKind(r.PostFormValue("kind")), Note: r.PostFormValue("note")}
+	in.Normalize()
+	if !in.Kind.Touch() {
+		s.inboxAnswer(w, r, id, lead.Lead{}, validator.Errors{"kind": "pick call, email, meeting or LinkedIn"}, "", "touch")
+		return
+	}
+	_, l, err := s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
+	if err == nil {
+		l, err = s.store.FindLead(r.Context(), p.TenantID(), id)
+	}
+	s.inboxAnswer(w, r, id, l, err, in.Kind.Label()+" logged.", "touch")
+}
+
+func (s *Server) handleInboxSnooze(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.inboxLeadID(w, r)
+	if !ok {
+		return
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	day, err := time.ParseInLocation(time.DateOnly, r.PostFormValue("until"), p.Location())
+	if err != nil {
+		s.inboxAnswer(w, r, id, lead.Lead{}, validator.Errors{"until": "pick the date to be reminded"}, "", "snooze")
+		return
+	}
+	// A snoozed lead comes back at the start of that day's business hours.
+	in := lead.SnoozeInput{Until: day.Add(9 * time.Hour), Reason: reason}
+	if errs := in.Validate(s.now()); errs != nil {
+		if msg, ok := errs["reason"]; ok {
+			errs["reason_snooze"] = msg
+		}
+		s.inboxAnswer(w, r, id, lead.Lead{}, errs, "", "snooze")
+		return
+	}
+	l, err := s.store.Snooze(r.Context(), p.TenantID(), p, id, in, s.now())
+	s.inboxAnswer(w, r, id, l, err, "Snoozed until "+in.Until.Format("Mon 2 Jan")+".", "snooze")
+}
+
+func (s *Server) handleInboxReassign(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.inboxLeadID(w, r)
+	if !ok {
+		return
+	}
+	owner, err := uuid.Parse(r.PostFormValue("owner_id"))
+	if err != nil {
+		s.inboxAnswer(w, r, id, lead.Lead{}, validator.Errors{"owner_id": "pick a rep"}, "", "")
+		return
+	}
+	l, err := s.store.Assign(r.Context(), p.TenantID(), p, id, owner, s.now())
+	s.inboxAnswer(w, r, id, l, err, "Reassigned to "+l.OwnerName+".", "")
+}
+
+// visibility limits what a rep or manager sees to their own or their
+// team's leads; everyone else sees every lead of the tenant.
+func visibility(p auth.Principal, f *lead.Filter) {
+	switch p.Role {
+	case tenant.RoleRep:
+		f.VisibleOwner = &p.ID
+	case tenant.RoleManager:
+		f.VisibleOwner = &p.ID
+		f.VisibleTeam = p.TeamID
+	}
+}
+
+// canSee reports whether p may open lead l (the same rule as visibility).
+func canSee(p auth.Principal, l lead.Lead) bool {
+	owner := l.OwnerID != nil && *l.OwnerID == p.ID
+	switch p.Role {
+	case tenant.RoleRep:
+		return owner
+	case tenant.RoleManager:
+		return owner || (p.TeamID != nil && l.TeamID != nil && *p.TeamID == *l.TeamID)
+	}
+	return true
+}
+
 func (s *Server) handleLeadList(w http.ResponseWriter, r *http.Request) {
-	s.handleSectionNotBuilt("leads")(w, r)
+	p, _ := auth.FromContext(r.Context())
+	f, errs := leadFilter(r)
+	visibility(p, &f)
+	q := r.URL.Query()
+	v := view.LeadListView{Filter: view.LeadFilterView{Q: q.Get("q"), Stage: q.Get("stage"), OwnerID: q.Get("owner_id"),
+		TeamID: q.Get("team_id"), Segment: q.Get("segment"), Source: q.Get("source"), Campaign: q.Get("campaign")}, Errors: errs}
+	status := http.StatusOK
+	if errs == nil {
+		page, err := s.store.FindLeads(r.Context(), p.TenantID(), f)
+		var verrs validator.Errors
+		switch {
+		case errors.As(err, &verrs):
+			v.Errors, status = verrs, http.StatusUnprocessableEntity
+		case err != nil:
+			s.renderError(w, r, err)
+			return
+		default:
+			v.Leads = page.Leads
+			if page.NextCursor != "" {
+				next := cloneQuery(q)
+				next.Set("cursor", page.NextCursor)
+				v.NextURL = "/leads?" + next.Encode()
+			}
+			if q.Get("cursor") != "" {
+				first := cloneQuery(q)
+				first.Del("cursor")
+				v.FirstURL = "/leads?" + first.Encode()
+			}
+		}
+	} else {
+		status = http.StatusUnprocessableEntity
+	}
+	if err := s.fillLeadFilterOptions(r, p, &v); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, status, view.LeadListPage(s.page(r, "Leads", "leads"), v))
 }
-func (s *Server) handleLeadShow(w http.ResponseWriter, r *http.Request)       { s.handleLeadList(w, r) }
-func (s *Server) handleLeadTransition(w http.ResponseWriter, r *http.Request) { s.handleLeadList(w, r) }
-func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request)   { s.handleLeadList(w, r) }
+
+func cloneQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range q {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func (s *Server) fillLeadFilterOptions(r *http.Request, p auth.Principal, v *view.LeadListView) error {
+	for _, st := range lead.Stages {
+		v.Stages = append(v.Stages, view.Option{Value: string(st), Label: st.Label()})
+	}
+	members, err := s.store.FindMembers(r.Context(), p.TenantID())
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.Role == tenant.RoleRep || m.Role == tenant.RoleManager || m.Role == tenant.RoleAdmin {
+			v.Owners = append(v.Owners, view.Option{Value: m.ID.String(), Label: m.Name})
+		}
+	}
+	teams, err := s.store.FindTeams(r.Context(), p.TenantID())
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		v.Teams = append(v.Teams, view.Option{Value: t.ID.String(), Label: t.Name})
+	}
+	segments, err := s.store.FindSegments(r.Context(), p.TenantID())
+	if err != nil {
+		return err
+	}
+	for _, sg := range segments {
+		v.Segments = append(v.Segments, view.Option{Value: sg, Label: sg})
+	}
+	return nil
+}
+
+// leadView loads everything the lead page shows.
+func (s *Server) leadView(r *http.Request, p auth.Principal, id uuid.UUID) (view.LeadView, error) {
+	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
+	if err != nil {
+		return view.LeadView{}, err
+	}
+	if !canSee(p, l) {
+		return view.LeadView{}, fmt.Errorf("lead of another rep: %w", postgres.ErrNotFound)
+	}
+	events, err := s.store.FindTimeline(r.Context(), p.TenantID(), id)
+	if err != nil {
+		return view.LeadView{}, err
+	}
+	reasons, err := s.store.FindReasons(r.Context(), p.TenantID())
+	if err != nil {
+		return view.LeadView{}, err
+	}
+	labels := map[string]string{}
+	v := view.LeadView{Lead: l}
+	for _, x := range reasons {
+		labels[x.Code] = x.Label
+		v.Reasons = append(v.Reasons, view.Option{Value: x.Code, Label: x.Label})
+	}
+	for _, e := range events {
+		v.Events = append(v.Events, eventView(e, labels, p.Location()))
+	}
+	m := viewerMover(p, l)
+	for _, to := range lead.AllowedTargets(l.Stage, m) {
+		needsReason, needsAmount, _ := lead.CheckMove(l.Stage, to, m)
+		v.Moves = append(v.Moves, view.MoveOption{To: to, NeedsReason: needsReason, NeedsAmount: needsAmount})
+	}
+	v.CanLog = p.Can(auth.PermWorkLeads) || p.Can(auth.PermHandoff)
+	for _, k := range lead.ActivityKinds {
+		if k == lead.ActContentShared {
+			continue // shared from the content library
+		}
+		v.Kinds = append(v.Kinds, view.Option{Value: string(k), Label: k.Label()})
+	}
+	return v, nil
+}
+
+// eventView phrases one timeline event for people.
+func eventView(e lead.Event, reasons map[string]string, loc *time.Location) view.EventView {
+	v := view.EventView{Type: e.Type, At: e.At.In(loc).Format("Mon 2 Jan 2006, 15:04"), Actor: e.Actor.Name}
+	reason := func() string {
+		if l, ok := reasons[e.Reason]; ok {
+			return l
+		}
+		return e.Reason
+	}
+	switch e.Type {
+	case "transition":
+		switch {
+		case e.From == "":
+			v.Title = "Lead created"
+		case e.To == lead.StageMQL:
+			v.Title = "Handed off to sales"
+		case e.To == lead.StageRejected:
+			v.Title = "Rejected: " + reason()
+		case e.To == lead.StageLost:
+			v.Title = "Lost: " + reason()
+		case e.To == lead.StageRecycled && e.Reason != "":
+			v.Title = "Recycled: " + reason()
+		default:
+			v.Title = "Moved from " + e.From.Label() + " to " + e.To.Label()
+		}
+		var detail []string
+		if e.Amount != nil {
+			detail = append(detail, "Amount "+e.Amount.String())
+		}
+		if e.Note != "" {
+			detail = append(detail, e.Note)
+		}
+		v.Detail = strings.Join(detail, " · ")
+	case "activity":
+		v.Title = e.Kind.Label()
+		if e.Kind.Touch() {
+			v.Title += " logged"
+		}
+		v.Detail = strings.TrimSpace(strings.Join([]string{e.URL, e.Note}, " "))
+	case "assignment":
+		switch {
+		case e.OwnerName != "" && e.TeamName != "":
+			v.Title = "Assigned to " + e.OwnerName + " (" + e.TeamName + ")"
+		case e.OwnerName != "":
+			v.Title = "Assigned to " + e.OwnerName
+		case e.TeamName != "":
+			v.Title = "Waiting in the " + e.TeamName + " queue"
+		default:
+			v.Title = "Not assigned"
+		}
+		v.Detail = e.Why
+	case "pause":
+		v.Title = "Snoozed until " + e.Until.In(loc).Format("Mon 2 Jan 2006, 15:04")
+		v.Detail = e.Note
+	case "timer":
+		v.Title = "Timer " + e.TimerKind + ": " + e.TimerStatus
+	}
+	return v
+}
+
+func (s *Server) handleLeadShow(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := leadIDParam(r)
+	if !ok {
+		s.renderError(w, r, postgres.ErrNotFound)
+		return
+	}
+	v, err := s.leadView(r, p, id)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, view.LeadPage(s.page(r, v.Lead.Name(), "leads"), v))
+}
+
+// leadPageAnswer re-renders the lead page with what went wrong, or
+// redirects to it after a change.
+func (s *Server) leadPageAnswer(w http.ResponseWriter, r *http.Request, id uuid.UUID, err error, done, moveTo string) {
+	p, _ := auth.FromContext(r.Context())
+	if err == nil {
+		s.flash(r, "success", done)
+		s.redirect(w, r, "/leads/"+id.String())
+		return
+	}
+	var conflict *postgres.ConflictError
+	var moveErr *lead.MoveError
+	var verrs validator.Errors
+	status := http.StatusUnprocessableEntity
+	msg := ""
+	switch {
+	case errors.As(err, &conflict):
+		status, msg = http.StatusConflict, "Someone else changed this lead meanwhile; here is its current state. Nothing of yours was saved."
+	case errors.As(err, &moveErr):
+		msg = capitalize(moveErr.Reason) + "."
+	case errors.As(err, &verrs):
+	case errors.Is(err, auth.ErrForbidden):
+		status, msg = http.StatusForbidden, "You may not do this to this lead."
+	default:
+		s.renderError(w, r, err)
+		return
+	}
+	v, verr := s.leadView(r, p, id)
+	if verr != nil {
+		s.renderError(w, r, verr)
+		return
+	}
+	v.Errors, v.Message, v.MoveTo = verrs, msg, moveTo
+	s.render(w, r, status, view.LeadPage(s.page(r, v.Lead.Name(), "leads"), v))
+}
+
+func (s *Server) handleLeadTransition(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := leadIDParam(r)
+	if !ok {
+		s.renderError(w, r, postgres.ErrNotFound)
+		return
+	}
+	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
+	if err == nil && !canSee(p, l) {
+		err = postgres.ErrNotFound
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	in := lead.TransitionInput{To: lead.Stage(r.PostFormValue("to")), Reason: r.PostFormValue("reason"), Note: r.PostFormValue("note"),
+		ExpectedVersion: formVersion(r)}
+	in.Normalize()
+	if a := strings.TrimSpace(r.PostFormValue("amount")); a != "" {
+		c, err := lead.ParseCents(strings.ReplaceAll(a, ",", ""))
+		if err != nil {
+			s.leadPageAnswer(w, r, id, validator.Errors{"amount": "must be an amount such as 25000 or 1250.50"}, "", string(in.To))
+			return
+		}
+		in.Amount = &c
+	}
+	_, err = s.store.Transition(r.Context(), p.TenantID(), p, id, in, s.now())
+	s.leadPageAnswer(w, r, id, err, "Moved to "+in.To.Label()+".", string(in.To))
+}
+
+func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := leadIDParam(r)
+	if !ok {
+		s.renderError(w, r, postgres.ErrNotFound)
+		return
+	}
+	if !p.Can(auth.PermWorkLeads) && !p.Can(auth.PermHandoff) {
+		s.renderError(w, r, auth.ErrForbidden)
+		return
+	}
+	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
+	if err == nil && !canSee(p, l) {
+		err = postgres.ErrNotFound
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	in := lead.ActivityInput{Kind: lead.ActivityKind(r.PostFormValue("kind")), Note: r.PostFormValue("note"), URL: r.PostFormValue("url")}
+	in.Normalize()
+	_, _, err = s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
+	s.leadPageAnswer(w, r, id, err, in.Kind.Label()+" logged.", "")
+}
+
 func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) {
-	s.handleSectionNotBuilt("inbox")(w, r)
+	p, _ := auth.FromContext(r.Context())
+	items, _, err := s.store.FindNotifications(r.Context(), p.TenantID(), p.ID, 100)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	out := make([]view.NotificationView, len(items))
+	for i, n := range items {
+		out[i] = view.NotificationView{Title: n.Title, Body: n.Body, Link: n.Link, At: n.CreatedAt.In(p.Location()).Format("Mon 2 Jan, 15:04"), Unread: n.ReadAt == nil}
+	}
+	s.render(w, r, http.StatusOK, view.NotificationsPage(s.page(r, "Notifications", ""), out))
 }
+
 func (s *Server) handleNotificationsRead(w http.ResponseWriter, r *http.Request) {
-	s.handleNotificationList(w, r)
+	p, _ := auth.FromContext(r.Context())
+	if err := s.store.MarkNotificationsRead(r.Context(), p.TenantID(), p.ID, s.now()); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/notifications")
 }

@@ -201,7 +201,7 @@ func TestSectionsNotBuilt(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
 	b.login(h.a.AdminEmail, postgrestest.Password)
-	for _, path := range []string{"/inbox", "/leads", "/agreement", "/breaches", "/content", "/import", "/settings/routing", "/settings/webhooks"} {
+	for _, path := range []string{"/agreement", "/breaches", "/content", "/settings/webhooks"} {
 		p := b.get(path)
 		require.Equal(t, http.StatusOK, p.status, path)
 		require.Contains(t, p.text("#not-built"), "not built yet", path)

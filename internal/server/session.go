@@ -208,7 +208,7 @@ func (s *Server) page(r *http.Request, title, section string) view.Page {
 		}
 	}
 	if p, ok := auth.FromContext(ctx); ok && p.IsUser() {
-		pg.User = &view.User{Name: p.Name, Email: p.Email, RoleLabel: p.Role.Label()}
+		pg.User = &view.User{Name: p.Name, Email: p.Email, RoleLabel: p.Role.Label(), Unread: p.UnreadNotifications}
 		pg.Tenant = view.Tenant{ID: p.Tenant.ID.String(), Slug: p.Tenant.Slug, Name: p.Tenant.Name}
 		pg.Location = p.Location()
 		for _, m := range p.Memberships {

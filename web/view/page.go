@@ -30,6 +30,7 @@ type User struct {
 	Name      string
 	Email     string
 	RoleLabel string
+	Unread    int // unread notifications, on the bell
 }
 
 // Tenant is the tenant the page acts in.
@@ -128,4 +129,21 @@ func teamAction(id string) string {
 		return "/settings/teams"
 	}
 	return "/settings/teams/" + id
+}
+
+func bellLabel(n int) string {
+	switch n {
+	case 0:
+		return "Notifications"
+	case 1:
+		return "Notifications: 1 unread"
+	}
+	return "Notifications: " + strconv.Itoa(n) + " unread"
+}
+
+func unreadText(n int) string {
+	if n > 99 {
+		return "99+"
+	}
+	return strconv.Itoa(n)
 }
