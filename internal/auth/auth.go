@@ -80,10 +80,8 @@ func (p Principal) IsUser() bool { return p.Type == ActorUser }
 
 // Location is the time zone to show times in: the user's own, else the tenant's.
 func (p Principal) Location() *time.Location {
-	if p.TimeZone != "" {
-		if loc, err := time.LoadLocation(p.TimeZone); err == nil {
-			return loc
-		}
+	if p.TimeZone != "" && tenant.ValidTimeZone(p.TimeZone) {
+		return tenant.LoadLocation(p.TimeZone)
 	}
 	return p.Tenant.Location()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,11 +62,22 @@ type Tenant struct {
 
 // Location returns the tenant's time zone, falling back to UTC for a zone the
 // running system does not know (validation refuses those on input).
-func (t Tenant) Location() *time.Location {
-	loc, err := time.LoadLocation(t.TimeZone)
+func (t Tenant) Location() *time.Location { return LoadLocation(t.TimeZone) }
+
+var locations sync.Map // zone name → *time.Location
+
+// LoadLocation is time.LoadLocation with a cache: pages show times in a zone
+// on every request, and loading one reads the zone database from disk. An
+// unknown zone gives UTC.
+func LoadLocation(name string) *time.Location {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return time.UTC
 	}
+	locations.Store(name, loc)
 	return loc
 }
 
@@ -105,6 +117,9 @@ func (in Input) Validate() validator.Errors {
 func ValidTimeZone(name string) bool {
 	if name == "" || name == "Local" {
 		return false
+	}
+	if _, ok := locations.Load(name); ok {
+		return true
 	}
 	_, err := time.LoadLocation(name)
 	return err == nil

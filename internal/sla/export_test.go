@@ -1,0 +1,4 @@
+package sla
+
+// WeekdayOf exposes weekday to the external tests.
+var WeekdayOf = weekday
