@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/lead"
 	"github.com/accordhq/accord/internal/tenant"
 )
@@ -17,31 +18,98 @@ type InboxFilter struct {
 	OwnerID uuid.UUID
 	TeamID  *uuid.UUID // a manager: the team's leads and its queue too
 	Limit   int
+	// RefsOnly reads only the reasons and members of an inbox page, to
+	// re-render one row after an action.
+	RefsOnly bool
 }
 
 // FindInbox returns the leads sales is working for the filter, those
-// waiting longest first; snoozed leads come last, by when they wake.
+// waiting longest first, then the snoozed ones by when they wake. Each part
+// reads a partial index in order (000004_inbox), so a rep with a huge
+// backlog still gets the first page at once.
 func (s *Store) FindInbox(ctx context.Context, tid tenant.ID, f InboxFilter, now time.Time) ([]lead.Lead, error) {
-	if f.Limit == 0 {
-		f.Limit = 200
-	}
 	var out []lead.Lead
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		who := `l.owner_id = $2`
-		args := []any{tid, f.OwnerID, now, f.Limit}
-		if f.TeamID != nil {
-			who = `(l.owner_id = $2 OR l.team_id = $5)`
-			args = append(args, *f.TeamID)
-		}
-		rows, err := tx.Query(ctx, leadSelect+`
-			WHERE l.tenant_id = $1 AND `+who+` AND l.stage IN ('mql', 'accepted', 'sql', 'opportunity')
-			ORDER BY (l.snoozed_until IS NOT NULL AND l.snoozed_until > $3), coalesce(l.snoozed_until, l.stage_changed_at), l.stage_changed_at, l.id
-			LIMIT $4`, args...)
-		if err != nil {
-			return fmt.Errorf("query inbox: %w", err)
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (lead.Lead, error) { return scanLead(r) })
+		var err error
+		out, err = findInbox(ctx, tx, tid, f, now)
 		return err
 	})
 	return out, err
+}
+
+func findInbox(ctx context.Context, tx pgx.Tx, tid tenant.ID, f InboxFilter, now time.Time) ([]lead.Lead, error) {
+	if f.Limit == 0 {
+		f.Limit = 200
+	}
+	const open = `l.stage IN ('mql', 'accepted', 'sql', 'opportunity')`
+	const awake = `(l.snoozed_until IS NULL OR l.snoozed_until <= $3)`
+	const asleep = `l.snoozed_until > $3`
+	part := func(who, state, order string) string {
+		return `(` + leadSelect + ` WHERE l.tenant_id = $1 AND ` + who + ` AND ` + open + ` AND ` + state + ` ORDER BY ` + order + ` LIMIT $4)`
+	}
+	args := []any{tid, f.OwnerID, now, f.Limit}
+	// unionOrder names the same order by column position of leadSelect
+	// (16 stage_changed_at, 25 snoozed_until, 1 id).
+	q := func(state, order, unionOrder string) string {
+		if f.TeamID == nil {
+			return part(`l.owner_id = $2`, state, order)
+		}
+		return part(`l.owner_id = $2`, state, order) + ` UNION ` + part(`l.team_id = $5`, state, order) + ` ORDER BY ` + unionOrder + ` LIMIT $4`
+	}
+	if f.TeamID != nil {
+		args = append(args, *f.TeamID)
+	}
+	var out []lead.Lead
+	{
+		for _, sql := range []string{q(awake, `l.stage_changed_at, l.id`, `16, 1`), q(asleep, `l.snoozed_until, l.id`, `25, 1`)} {
+			rows, err := tx.Query(ctx, sql, args...)
+			if err != nil {
+				return nil, fmt.Errorf("query inbox: %w", err)
+			}
+			part, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lead.Lead, error) { return scanLead(r) })
+			if err != nil {
+				return nil, fmt.Errorf("scan inbox: %w", err)
+			}
+			out = append(out, part...)
+		}
+	}
+	return out, nil
+}
+
+// InboxPage is everything the inbox shows, read in one transaction: the
+// leads, the reasons a rejection may give, and the members a manager may
+// reassign to.
+type InboxPage struct {
+	Leads   []lead.Lead
+	Reasons []Reason
+	Members []auth.Member
+}
+
+// FindInboxPage reads the inbox of the filter; withMembers adds the active
+// reps and managers (of the filter's team, or all for TeamID nil).
+func (s *Store) FindInboxPage(ctx context.Context, tid tenant.ID, f InboxFilter, withMembers bool, now time.Time) (InboxPage, error) {
+	var pg InboxPage
+	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		var err error
+		if !f.RefsOnly {
+			if pg.Leads, err = findInbox(ctx, tx, tid, f, now); err != nil {
+				return err
+			}
+		}
+		if pg.Reasons, err = findReasons(ctx, tx, tid); err != nil {
+			return err
+		}
+		if !withMembers {
+			return nil
+		}
+		rows, err := tx.Query(ctx, memberSelect+`
+			WHERE m.tenant_id = $1 AND m.active AND m.role IN ('rep', 'manager') AND ($2::uuid IS NULL OR m.team_id = $2)
+			ORDER BY u.name, u.email`, tid, nullIfNil(f.TeamID))
+		if err != nil {
+			return fmt.Errorf("query members: %w", err)
+		}
+		pg.Members, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Member, error) { return scanMember(r) })
+		return err
+	})
+	return pg, err
 }

@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,4 +137,64 @@ func seedHandedOff(b *testing.B, h *harness, owner uuid.UUID, n int) []string {
 	_, err = conn.Exec(ctx, `ANALYZE leads; ANALYZE lead_transitions`)
 	require.NoError(b, err)
 	return ids
+}
+
+// BenchmarkRepPages_1M is the issue's figure for a big tenant: the inbox
+// and the lead list of one rep in a tenant of 1,000,000 leads (20 reps),
+// server time through the whole handler chain. ACCORD_BENCH_LEADS changes
+// the size.
+func BenchmarkRepPages_1M(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("ACCORD_BENCH_LEADS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("ACCORD_BENCH_LEADS: %v", err)
+		}
+	}
+	h := newHarness(b)
+	ctx := context.Background()
+	var reps []uuid.UUID
+	for i := 0; i < 20; i++ {
+		reps = append(reps, h.member(h.a, fmt.Sprintf("rep%d@alpha.test", i), tenant.RoleRep).ID)
+	}
+	conn := h.db.OwnerConn(b)
+	_, err := conn.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, false)`, h.a.ID.String())
+	require.NoError(b, err)
+	start := time.Now()
+	_, err = conn.Exec(ctx, `
+		INSERT INTO leads (tenant_id, id, email, first_name, last_name, company, segment, source, campaign, stage,
+		                   stage_changed_at, owner_id, currency, created_at, updated_at)
+		SELECT $1, gen_random_uuid(), 'lead' || g || '@big.test', 'First' || g, 'Last' || (g % 5000), 'Company ' || (g % 20000),
+		       (ARRAY['smb', 'mid', 'enterprise'])[1 + g % 3], (ARRAY['paid_search', 'organic', 'webinar', 'events'])[1 + g % 4],
+		       'campaign-' || (g % 40),
+		       (ARRAY['new', 'mql', 'accepted', 'rejected', 'sql', 'opportunity', 'won', 'lost', 'recycled'])[1 + g % 9],
+		       $3::timestamptz - make_interval(mins => g), ($2::uuid[])[1 + g % 20], 'EUR', $3::timestamptz - make_interval(mins => g), $3
+		FROM generate_series(1, $4) g`, h.a.ID, reps, h.clock.Now(), n)
+	require.NoError(b, err)
+	_, err = conn.Exec(ctx, `ANALYZE leads`)
+	require.NoError(b, err)
+	b.Logf("seeded %d leads in %s", n, time.Since(start).Round(time.Second))
+
+	br := h.browser()
+	br.login("rep0@alpha.test", postgrestest.Password)
+	cookie := br.sessionCookie()
+	for _, path := range []string{"/inbox", "/leads", "/leads?q=company+123"} {
+		b.Run(strings.NewReplacer("/", "", "?", "-", "=", "-", "+", "-").Replace(path), func(b *testing.B) {
+			var durations []time.Duration
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, path, nil)
+				req.AddCookie(cookie)
+				rec := httptest.NewRecorder()
+				t0 := time.Now()
+				h.srv.ServeHTTP(rec, req)
+				durations = append(durations, time.Since(t0))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%s: status %d", path, rec.Code)
+				}
+			}
+			sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+			b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(durations[len(durations)*95/100].Microseconds())/1000, "p95-ms")
+		})
+	}
 }

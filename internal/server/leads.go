@@ -44,37 +44,47 @@ type inboxRefs struct {
 }
 
 func (s *Server) loadInboxRefs(r *http.Request, p auth.Principal) (inboxRefs, error) {
-	var ref inboxRefs
-	reasons, err := s.store.FindReasons(r.Context(), p.TenantID())
+	f := inboxFilter(p, 0)
+	f.RefsOnly = true
+	pg, err := s.store.FindInboxPage(r.Context(), p.TenantID(), f, inboxNeedsMembers(p), s.now())
 	if err != nil {
-		return ref, err
+		return inboxRefs{}, err
 	}
-	for _, x := range reasons {
+	return makeInboxRefs(p, pg), nil
+}
+
+// inboxFilter is whose leads the inbox shows: a manager's team too.
+func inboxFilter(p auth.Principal, limit int) postgres.InboxFilter {
+	f := postgres.InboxFilter{OwnerID: p.ID, Limit: limit}
+	if p.Role == tenant.RoleManager && p.TeamID != nil {
+		f.TeamID = p.TeamID
+	}
+	return f
+}
+
+func inboxNeedsMembers(p auth.Principal) bool {
+	return p.Role == tenant.RoleManager || p.Role == tenant.RoleAdmin
+}
+
+func makeInboxRefs(p auth.Principal, pg postgres.InboxPage) inboxRefs {
+	var ref inboxRefs
+	for _, x := range pg.Reasons {
 		ref.reasons = append(ref.reasons, view.Option{Value: x.Code, Label: x.Label})
 	}
 	for _, k := range lead.TouchKinds {
 		ref.touches = append(ref.touches, view.Option{Value: string(k), Label: k.Label()})
 	}
-	if p.Role == tenant.RoleManager || p.Role == tenant.RoleAdmin {
-		members, err := s.store.FindMembers(r.Context(), p.TenantID())
-		if err != nil {
-			return ref, err
-		}
-		for _, m := range members {
-			if !m.Active || (m.Role != tenant.RoleRep && m.Role != tenant.RoleManager) {
-				continue
-			}
-			if p.Role == tenant.RoleManager && (p.TeamID == nil || m.TeamID == nil || *m.TeamID != *p.TeamID) {
-				continue
-			}
-			label := m.Name
-			if m.Away {
-				label += " (away)"
-			}
-			ref.reps = append(ref.reps, view.Option{Value: m.ID.String(), Label: label})
-		}
+	if p.Role == tenant.RoleManager && p.TeamID == nil {
+		return ref // a manager without a team reassigns nobody
 	}
-	return ref, nil
+	for _, m := range pg.Members {
+		label := m.Name
+		if m.Away {
+			label += " (away)"
+		}
+		ref.reps = append(ref.reps, view.Option{Value: m.ID.String(), Label: label})
+	}
+	return ref
 }
 
 // viewerMover approximates the store's rule for showing buttons; the store
@@ -103,23 +113,16 @@ func (s *Server) inboxRow(p auth.Principal, l lead.Lead, ref inboxRefs) view.Lea
 
 func (s *Server) handleInboxShow(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	f := postgres.InboxFilter{OwnerID: p.ID}
-	manager := p.Role == tenant.RoleManager && p.TeamID != nil
-	if manager {
-		f.TeamID = p.TeamID
-	}
-	leads, err := s.store.FindInbox(r.Context(), p.TenantID(), f, s.now())
+	f := inboxFilter(p, 0)
+	pg, err := s.store.FindInboxPage(r.Context(), p.TenantID(), f, inboxNeedsMembers(p), s.now())
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	ref, err := s.loadInboxRefs(r, p)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	v := view.InboxView{Manager: manager, Count: len(leads)}
-	for _, l := range leads {
+	ref := makeInboxRefs(p, pg)
+	manager := f.TeamID != nil
+	v := view.InboxView{Manager: manager, Count: len(pg.Leads)}
+	for _, l := range pg.Leads {
 		v.Rows = append(v.Rows, s.inboxRow(p, l, ref))
 	}
 	s.render(w, r, http.StatusOK, view.InboxPage(s.page(r, "Inbox", "inbox"), v))
