@@ -34,6 +34,13 @@ var DefaultReasons = []Reason{
 	{Code: "unresponsive", Label: "Never responded"},
 }
 
+// Reference data limits: generous for real tenants, small enough that every
+// list fits one page of the settings and one API answer.
+const (
+	maxSegments = 50
+	maxTargets  = 1000
+)
+
 // Reason is a rejection, disqualification or loss reason code.
 type Reason struct {
 	Code  string
@@ -44,6 +51,8 @@ var codeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,49}$`)
 
 // ValidCode reports whether s may be a segment or reason code.
 func ValidCode(s string) bool { return codeRE.MatchString(s) }
+
+const codeHint = "must be 1–50 lower-case letters, digits, - or _, starting with a letter or digit"
 
 // insertTenantDefaults gives a new tenant its segments, reasons and settings row.
 func insertTenantDefaults(ctx context.Context, tx pgx.Tx, tid tenant.ID, now time.Time) error {
@@ -60,6 +69,19 @@ func insertTenantDefaults(ctx context.Context, tx pgx.Tx, tid tenant.ID, now tim
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO tenant_settings (tenant_id) VALUES ($1)`, tid); err != nil {
 		return fmt.Errorf("insert tenant settings: %w", err)
+	}
+	return nil
+}
+
+// lockSettings takes the tenant's settings row for update, so that edits of
+// reference data (segments, routing, qualification, targets) run one after
+// another: each validates against the state it then changes.
+func lockSettings(ctx context.Context, tx pgx.Tx, tid tenant.ID) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO tenant_settings (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING`, tid); err != nil {
+		return fmt.Errorf("ensure tenant settings: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM tenant_settings WHERE tenant_id = $1 FOR UPDATE`, tid); err != nil {
+		return fmt.Errorf("lock tenant settings: %w", err)
 	}
 	return nil
 }
@@ -87,8 +109,33 @@ func findSegments(ctx context.Context, tx pgx.Tx, tid tenant.ID) ([]string, erro
 	return out, nil
 }
 
-// ReplaceSegments sets the tenant's segment list. A segment that leads still
-// use cannot be removed.
+// FindSegmentUsage returns how many leads of tenant tid carry each segment;
+// segments no lead uses are left out.
+func (s *Store) FindSegmentUsage(ctx context.Context, tid tenant.ID) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT segment, count(*) FROM leads WHERE tenant_id = $1 AND segment IS NOT NULL GROUP BY segment`, tid)
+		if err != nil {
+			return fmt.Errorf("query segment usage: %w", err)
+		}
+		var seg string
+		var n int
+		_, err = pgx.ForEachRow(rows, []any{&seg, &n}, func() error {
+			out[seg] = n
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("scan segment usage: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReplaceSegments sets the tenant's ordered segment list and returns it as
+// stored (trimmed, lower-case). A segment that leads, routing rules or
+// targets still use cannot be removed: the error names it and its users.
 func (s *Store) ReplaceSegments(ctx context.Context, tid tenant.ID, actor auth.Actor, segments []string, now time.Time) ([]string, error) {
 	var errs validator.Errors
 	seen := map[string]bool{}
@@ -96,33 +143,46 @@ func (s *Store) ReplaceSegments(ctx context.Context, tid tenant.ID, actor auth.A
 	for i, raw := range segments {
 		code := strings.ToLower(strings.TrimSpace(raw))
 		field := fmt.Sprintf("segments.%d", i)
-		errs.Check(ValidCode(code), field, "must be 1–50 lower-case letters, digits, - or _, such as enterprise")
-		errs.Check(!seen[code], field, "is listed twice")
+		errs.Check(code != "", field, "must not be blank")
+		errs.Check(ValidCode(code), field, codeHint+", such as enterprise")
+		errs.Check(!seen[code], field, code+" is listed twice")
 		seen[code] = true
 		clean = append(clean, code)
 	}
-	errs.Check(len(clean) <= 50, "segments", "at most 50 segments")
+	errs.Check(len(clean) <= maxSegments, "segments", fmt.Sprintf("at most %d segments", maxSegments))
 	if errs != nil {
 		return nil, errs
 	}
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		if err := lockSettings(ctx, tx, tid); err != nil {
+			return err
+		}
 		before, err := findSegments(ctx, tx, tid)
 		if err != nil {
 			return err
 		}
+		var removed []string
 		for _, old := range before {
-			if seen[old] {
-				continue
+			if !seen[old] {
+				removed = append(removed, old)
 			}
-			var used int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM leads WHERE tenant_id = $1 AND segment = $2`, tid, old).Scan(&used); err != nil {
-				return fmt.Errorf("count leads of segment: %w", err)
+		}
+		var problems []string
+		for _, old := range removed {
+			msg, err := segmentInUse(ctx, tx, tid, old)
+			if err != nil {
+				return err
 			}
-			if used > 0 {
-				return validator.Errors{"segments": fmt.Sprintf("%s is used by %d leads and cannot be removed", old, used)}
+			if msg != "" {
+				problems = append(problems, msg)
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM segments WHERE tenant_id = $1 AND code = $2`, tid, old); err != nil {
-				return fmt.Errorf("delete segment: %w", err)
+		}
+		if len(problems) > 0 {
+			return validator.Errors{"segments": strings.Join(problems, "; ")}
+		}
+		if len(removed) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM segments WHERE tenant_id = $1 AND code = ANY($2)`, tid, removed); err != nil {
+				return fmt.Errorf("delete segments: %w", err)
 			}
 		}
 		for i, code := range clean {
@@ -138,6 +198,39 @@ func (s *Store) ReplaceSegments(ctx context.Context, tid tenant.ID, actor auth.A
 		return nil, err
 	}
 	return clean, nil
+}
+
+// segmentInUse explains why segment code cannot be removed, or returns "".
+func segmentInUse(ctx context.Context, tx pgx.Tx, tid tenant.ID, code string) (string, error) {
+	var leads, rules, targets int
+	err := tx.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM leads WHERE tenant_id = $1 AND segment = $2),
+		       (SELECT count(*) FROM routing_rules WHERE tenant_id = $1 AND segment = $2),
+		       (SELECT count(*) FROM targets WHERE tenant_id = $1 AND segment = $2)`, tid, code).Scan(&leads, &rules, &targets)
+	if err != nil {
+		return "", fmt.Errorf("count uses of segment: %w", err)
+	}
+	var uses []string
+	if leads > 0 {
+		uses = append(uses, plural(leads, "lead", "leads"))
+	}
+	if rules > 0 {
+		uses = append(uses, plural(rules, "routing rule", "routing rules"))
+	}
+	if targets > 0 {
+		uses = append(uses, plural(targets, "target", "targets"))
+	}
+	if len(uses) == 0 {
+		return "", nil
+	}
+	return code + " is used by " + strings.Join(uses, " and ") + " and cannot be removed", nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // FindReasons returns the tenant's reason codes by code.
@@ -174,12 +267,14 @@ func reasonCodes(rs []Reason) []string {
 	return out
 }
 
-// CreateReason adds a reason code.
+// CreateReason adds a reason code and returns it as stored (trimmed, code
+// lower-case). A code the tenant has already is a field error.
 func (s *Store) CreateReason(ctx context.Context, tid tenant.ID, actor auth.Actor, r Reason, now time.Time) (Reason, error) {
 	r.Code = strings.ToLower(strings.TrimSpace(r.Code))
 	r.Label = strings.TrimSpace(r.Label)
 	var errs validator.Errors
-	errs.Check(ValidCode(r.Code), "code", "must be 1–50 lower-case letters, digits, - or _, such as no_budget")
+	errs.Check(r.Code != "", "code", "must not be blank")
+	errs.Check(ValidCode(r.Code), "code", codeHint+", such as no_budget")
 	errs.Check(validator.NotBlank(r.Label), "label", "must not be blank")
 	errs.Check(validator.MaxChars(r.Label, 100), "label", "must be at most 100 characters")
 	if errs != nil {
@@ -195,7 +290,10 @@ func (s *Store) CreateReason(ctx context.Context, tid tenant.ID, actor auth.Acto
 		}
 		return insertAudit(ctx, tx, tid, actor, now, "reason.created", "rejection_reason", r.Code, nil, map[string]string{"label": r.Label})
 	})
-	return r, err
+	if err != nil {
+		return Reason{}, err
+	}
+	return r, nil
 }
 
 // FindRouting returns the tenant's routing rules and default team.
@@ -229,32 +327,55 @@ func findRouting(ctx context.Context, tx pgx.Tx, tid tenant.ID) (lead.Routing, e
 	return rt, nil
 }
 
-// ReplaceRouting sets the tenant's routing rules and default team.
-func (s *Store) ReplaceRouting(ctx context.Context, tid tenant.ID, actor auth.Actor, rt lead.Routing, now time.Time) error {
-	for i := range rt.Rules {
-		for _, p := range []**string{&rt.Rules[i].Segment, &rt.Rules[i].Source, &rt.Rules[i].Country} {
-			if *p != nil {
-				v := strings.TrimSpace(**p)
-				if v == "" {
-					*p = nil
-				} else {
-					*p = &v
-				}
-			}
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// NormalizeRouting returns a copy of rt with its match values trimmed, empty
+// ones turned into "any", countries upper-case and segments lower-case: the
+// form ReplaceRouting stores.
+func NormalizeRouting(rt lead.Routing) lead.Routing {
+	out := lead.Routing{DefaultTeamID: rt.DefaultTeamID, Rules: make([]lead.RoutingRule, len(rt.Rules))}
+	norm := func(p *string, f func(string) string) *string {
+		if p == nil {
+			return nil
 		}
-		if c := rt.Rules[i].Country; c != nil {
-			v := strings.ToUpper(*c)
-			rt.Rules[i].Country = &v
+		v := f(strings.TrimSpace(*p))
+		if v == "" {
+			return nil
 		}
-		if sg := rt.Rules[i].Segment; sg != nil {
-			v := strings.ToLower(*sg)
-			rt.Rules[i].Segment = &v
+		return &v
+	}
+	keep := func(s string) string { return s }
+	for i, r := range rt.Rules {
+		out.Rules[i] = lead.RoutingRule{
+			Segment: norm(r.Segment, strings.ToLower),
+			Source:  norm(r.Source, keep),
+			Country: norm(r.Country, strings.ToUpper),
+			TeamID:  r.TeamID,
 		}
 	}
-	if errs := lead.ValidateRouting(rt); errs != nil {
-		return errs
+	return out
+}
+
+// ReplaceRouting sets the tenant's routing rules (in order: the first match
+// wins) and default team. Every problem comes back as a field error: a rule
+// without a team, a team that is not one of the tenant's sales teams, an
+// unknown segment, a country that is not an ISO code, a rule that an earlier
+// one makes unreachable.
+func (s *Store) ReplaceRouting(ctx context.Context, tid tenant.ID, actor auth.Actor, rt lead.Routing, now time.Time) error {
+	rt = NormalizeRouting(rt)
+	var errs validator.Errors
+	for k, v := range lead.ValidateRouting(rt) {
+		errs.Add(k, v)
+	}
+	for i, r := range rt.Rules {
+		if r.Country != nil {
+			errs.Check(countryRE.MatchString(*r.Country), fmt.Sprintf("rules.%d.country", i), "must be a two-letter ISO 3166 code such as DE")
+		}
 	}
 	return s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		if err := lockSettings(ctx, tx, tid); err != nil {
+			return err
+		}
 		before, err := findRouting(ctx, tx, tid)
 		if err != nil {
 			return err
@@ -263,11 +384,28 @@ func (s *Store) ReplaceRouting(ctx context.Context, tid tenant.ID, actor auth.Ac
 		if err != nil {
 			return err
 		}
-		var errs validator.Errors
+		sides, err := teamSides(ctx, tx, tid)
+		if err != nil {
+			return err
+		}
+		checkTeam := func(field string, id uuid.UUID) {
+			side, ok := sides[id]
+			switch {
+			case id == uuid.Nil:
+			case !ok:
+				errs.Add(field, "is not a team of this tenant")
+			case side != tenant.SideSales:
+				errs.Add(field, "is a marketing team: leads are routed to sales teams")
+			}
+		}
 		for i, r := range rt.Rules {
 			if r.Segment != nil && !contains(segments, *r.Segment) {
-				errs.Add(fmt.Sprintf("rules.%d.segment", i), "must be one of "+strings.Join(segments, ", "))
+				errs.Add(fmt.Sprintf("rules.%d.segment", i), unknownSegment(segments))
 			}
+			checkTeam(fmt.Sprintf("rules.%d.team_id", i), r.TeamID)
+		}
+		if rt.DefaultTeamID != nil {
+			checkTeam("default_team_id", *rt.DefaultTeamID)
 		}
 		if errs != nil {
 			return errs
@@ -285,9 +423,7 @@ func (s *Store) ReplaceRouting(ctx context.Context, tid tenant.ID, actor auth.Ac
 				return fmt.Errorf("insert routing rule: %w", err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO tenant_settings (tenant_id, default_team_id) VALUES ($1, $2)
-			ON CONFLICT (tenant_id) DO UPDATE SET default_team_id = excluded.default_team_id`, tid, rt.DefaultTeamID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE tenant_settings SET default_team_id = $2 WHERE tenant_id = $1`, tid, rt.DefaultTeamID); err != nil {
 			if errors.Is(mapErr(err), ErrInvalidReference) {
 				return validator.Errors{"default_team_id": "is not a team of this tenant"}
 			}
@@ -295,6 +431,31 @@ func (s *Store) ReplaceRouting(ctx context.Context, tid tenant.ID, actor auth.Ac
 		}
 		return insertAudit(ctx, tx, tid, actor, now, "routing.replaced", "routing", tid.String(), routingAudit(before), routingAudit(rt))
 	})
+}
+
+// teamSides maps each team of the tenant to its side.
+func teamSides(ctx context.Context, tx pgx.Tx, tid tenant.ID) (map[uuid.UUID]tenant.Side, error) {
+	rows, err := tx.Query(ctx, `SELECT id, side FROM teams WHERE tenant_id = $1`, tid)
+	if err != nil {
+		return nil, fmt.Errorf("query team sides: %w", err)
+	}
+	out := map[uuid.UUID]tenant.Side{}
+	var id uuid.UUID
+	var side string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &side}, func() error {
+		out[id] = tenant.Side(side)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("scan team sides: %w", err)
+	}
+	return out, nil
+}
+
+func unknownSegment(segments []string) string {
+	if len(segments) == 0 {
+		return "this tenant has no segments yet: define them in Settings → Segments"
+	}
+	return "must be one of " + strings.Join(segments, ", ")
 }
 
 func routingAudit(rt lead.Routing) map[string]any {
@@ -325,6 +486,14 @@ type pageViewJSON struct {
 	URLContains string `json:"url_contains"`
 	Count       int    `json:"count"`
 	WithinHours int    `json:"within_hours"`
+}
+
+func toQualificationJSON(q lead.Qualification) qualificationJSON {
+	j := qualificationJSON{MinScore: q.MinScore, RequireICPFit: q.RequireICPFit}
+	if q.PageViews != nil {
+		j.PageViews = &pageViewJSON{URLContains: q.PageViews.URLContains, Count: q.PageViews.Count, WithinHours: q.PageViews.WithinHours}
+	}
+	return j
 }
 
 // FindQualification returns the tenant's qualification rule (inactive when none).
@@ -360,35 +529,59 @@ func findQualification(ctx context.Context, tx pgx.Tx, tid tenant.ID) (lead.Qual
 
 // SetQualification replaces the tenant's qualification rule.
 func (s *Store) SetQualification(ctx context.Context, tid tenant.ID, actor auth.Actor, q lead.Qualification, now time.Time) error {
-	if q.PageViews != nil {
-		q.PageViews.URLContains = strings.TrimSpace(q.PageViews.URLContains)
-	}
-	if errs := q.Validate(); errs != nil {
-		return errs
-	}
-	j := qualificationJSON{MinScore: q.MinScore, RequireICPFit: q.RequireICPFit}
-	if q.PageViews != nil {
-		j.PageViews = &pageViewJSON{URLContains: q.PageViews.URLContains, Count: q.PageViews.Count, WithinHours: q.PageViews.WithinHours}
-	}
-	var raw []byte
-	if q.Active() {
-		var err error
-		if raw, err = json.Marshal(j); err != nil {
-			return fmt.Errorf("encode qualification: %w", err)
+	_, err := s.UpdateQualification(ctx, tid, actor, func(cur *lead.Qualification) { *cur = q }, now)
+	return err
+}
+
+// UpdateQualification changes the tenant's qualification rule with change,
+// which gets a copy of the rule in force, in the same transaction that saves
+// the result: a partial update cannot lose a concurrent one. It returns the
+// rule as saved; an invalid result is a validator.Errors and saves nothing.
+func (s *Store) UpdateQualification(ctx context.Context, tid tenant.ID, actor auth.Actor, change func(*lead.Qualification), now time.Time) (lead.Qualification, error) {
+	var saved lead.Qualification
+	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		if err := lockSettings(ctx, tx, tid); err != nil {
+			return err
 		}
-	}
-	return s.inTenant(ctx, tid, func(tx pgx.Tx) error {
 		before, err := findQualification(ctx, tx, tid)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO tenant_settings (tenant_id, qualification) VALUES ($1, $2)
-			ON CONFLICT (tenant_id) DO UPDATE SET qualification = excluded.qualification`, tid, raw); err != nil {
+		q := before
+		if before.MinScore != nil {
+			v := *before.MinScore
+			q.MinScore = &v
+		}
+		if before.PageViews != nil {
+			pv := *before.PageViews
+			q.PageViews = &pv
+		}
+		change(&q)
+		if q.PageViews != nil {
+			pv := *q.PageViews
+			pv.URLContains = strings.TrimSpace(pv.URLContains)
+			q.PageViews = &pv
+		}
+		if errs := q.Validate(); errs != nil {
+			return errs
+		}
+		var raw []byte
+		if q.Active() {
+			if raw, err = json.Marshal(toQualificationJSON(q)); err != nil {
+				return fmt.Errorf("encode qualification: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tenant_settings SET qualification = $2 WHERE tenant_id = $1`, tid, raw); err != nil {
 			return fmt.Errorf("set qualification: %w", err)
 		}
-		return insertAudit(ctx, tx, tid, actor, now, "qualification.set", "qualification", tid.String(), before, q)
+		saved = q
+		return insertAudit(ctx, tx, tid, actor, now, "qualification.set", "qualification", tid.String(),
+			toQualificationJSON(before), toQualificationJSON(q))
 	})
+	if err != nil {
+		return lead.Qualification{}, err
+	}
+	return saved, nil
 }
 
 // Target is a revenue target for a month, for all segments ("") or one.
@@ -398,60 +591,152 @@ type Target struct {
 	Revenue lead.Cents
 }
 
-// FindTargets returns the tenant's targets by period and segment.
+// TargetChange sets the target of one month and segment ("" for all
+// segments), or removes it when Revenue is nil.
+type TargetChange struct {
+	Period  string
+	Segment string
+	Revenue *lead.Cents
+}
+
+// FindTargets returns the tenant's targets by period and segment (the
+// all-segments target of a month first).
 func (s *Store) FindTargets(ctx context.Context, tid tenant.ID) ([]Target, error) {
 	var out []Target
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT period, segment, revenue_cents FROM targets WHERE tenant_id = $1 ORDER BY period, segment`, tid)
-		if err != nil {
-			return fmt.Errorf("query targets: %w", err)
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Target, error) {
-			var t Target
-			return t, r.Scan(&t.Period, &t.Segment, &t.Revenue)
-		})
+		var err error
+		out, err = findTargets(ctx, tx, tid)
 		return err
 	})
 	return out, err
 }
 
+func findTargets(ctx context.Context, tx pgx.Tx, tid tenant.ID) ([]Target, error) {
+	rows, err := tx.Query(ctx, `SELECT period, segment, revenue_cents FROM targets WHERE tenant_id = $1 ORDER BY period, segment`, tid)
+	if err != nil {
+		return nil, fmt.Errorf("query targets: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Target, error) {
+		var t Target
+		return t, r.Scan(&t.Period, &t.Segment, &t.Revenue)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan targets: %w", err)
+	}
+	return out, nil
+}
+
 var periodRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
 
-// ReplaceTargets sets the targets of the periods given: each (period,
-// segment) pair is created or replaced; other periods stay.
-func (s *Store) ReplaceTargets(ctx context.Context, tid tenant.ID, actor auth.Actor, targets []Target, now time.Time) error {
+// CheckTargets reports the problems of changes that UpdateTargets and
+// ReplaceTargets find before they consult the database (months, amounts,
+// repeats), by position: "targets.3.period".
+func CheckTargets(changes []TargetChange) validator.Errors {
+	_, errs := normalizeTargetChanges(changes)
+	return errs
+}
+
+// normalizeTargetChanges trims and lower-cases the keys and reports bad
+// values by position ("targets.3.period"), without the database.
+func normalizeTargetChanges(changes []TargetChange) ([]TargetChange, validator.Errors) {
 	var errs validator.Errors
+	out := make([]TargetChange, len(changes))
 	seen := map[string]bool{}
-	for i, t := range targets {
+	for i, c := range changes {
+		c.Period = strings.TrimSpace(c.Period)
+		c.Segment = strings.ToLower(strings.TrimSpace(c.Segment))
+		out[i] = c
 		field := fmt.Sprintf("targets.%d", i)
-		errs.Check(periodRE.MatchString(t.Period), field+".period", "must be a month, YYYY-MM")
-		errs.Check(t.Revenue >= 0, field+".revenue", "must not be negative")
-		key := t.Period + "/" + t.Segment
-		errs.Check(!seen[key], field, "this period and segment are listed twice")
+		errs.Check(periodRE.MatchString(c.Period), field+".period", "must be a month, YYYY-MM, such as 2026-10")
+		if c.Revenue != nil {
+			errs.Check(*c.Revenue >= 0, field+".revenue", "must not be negative")
+		}
+		key := c.Period + "/" + c.Segment
+		errs.Check(!seen[key], field, "this month and segment are listed twice")
 		seen[key] = true
 	}
-	errs.Check(len(targets) <= 1000, "targets", "at most 1000 targets at once")
-	if errs != nil {
-		return errs
+	errs.Check(len(changes) <= maxTargets, "targets", fmt.Sprintf("at most %d targets at once", maxTargets))
+	return out, errs.OrNil()
+}
+
+// UpdateTargets applies changes to the tenant's targets: each named month and
+// segment is set, or removed when its revenue is nil; targets not named stay.
+// It returns every target afterwards.
+func (s *Store) UpdateTargets(ctx context.Context, tid tenant.ID, actor auth.Actor, changes []TargetChange, now time.Time) ([]Target, error) {
+	return s.writeTargets(ctx, tid, actor, changes, false, now)
+}
+
+// ReplaceTargets makes targets the tenant's whole set of targets: those not
+// listed are removed. It returns every target afterwards.
+func (s *Store) ReplaceTargets(ctx context.Context, tid tenant.ID, actor auth.Actor, targets []Target, now time.Time) ([]Target, error) {
+	changes := make([]TargetChange, len(targets))
+	for i, t := range targets {
+		rev := t.Revenue
+		changes[i] = TargetChange{Period: t.Period, Segment: t.Segment, Revenue: &rev}
 	}
-	return s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+	return s.writeTargets(ctx, tid, actor, changes, true, now)
+}
+
+func (s *Store) writeTargets(ctx context.Context, tid tenant.ID, actor auth.Actor, changes []TargetChange, replaceAll bool, now time.Time) ([]Target, error) {
+	changes, errs := normalizeTargetChanges(changes)
+	var after []Target
+	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		if err := lockSettings(ctx, tx, tid); err != nil {
+			return err
+		}
 		segments, err := findSegments(ctx, tx, tid)
 		if err != nil {
 			return err
 		}
-		for i, t := range targets {
-			if t.Segment != "" && !contains(segments, t.Segment) {
-				return validator.Errors{fmt.Sprintf("targets.%d.segment", i): "must be one of " + strings.Join(segments, ", ")}
+		for i, c := range changes {
+			if c.Segment != "" && !contains(segments, c.Segment) {
+				errs.Add(fmt.Sprintf("targets.%d.segment", i), unknownSegment(segments))
+			}
+		}
+		if errs != nil {
+			return errs
+		}
+		before, err := findTargets(ctx, tx, tid)
+		if err != nil {
+			return err
+		}
+		if replaceAll {
+			if _, err := tx.Exec(ctx, `DELETE FROM targets WHERE tenant_id = $1`, tid); err != nil {
+				return fmt.Errorf("delete targets: %w", err)
+			}
+		}
+		for _, c := range changes {
+			if c.Revenue == nil {
+				if _, err := tx.Exec(ctx, `DELETE FROM targets WHERE tenant_id = $1 AND period = $2 AND segment = $3`,
+					tid, c.Period, c.Segment); err != nil {
+					return fmt.Errorf("delete target: %w", err)
+				}
+				continue
 			}
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO targets (tenant_id, period, segment, revenue_cents) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (tenant_id, period, segment) DO UPDATE SET revenue_cents = excluded.revenue_cents`,
-				tid, t.Period, t.Segment, t.Revenue); err != nil {
+				tid, c.Period, c.Segment, *c.Revenue); err != nil {
 				return fmt.Errorf("upsert target: %w", err)
 			}
 		}
-		return insertAudit(ctx, tx, tid, actor, now, "targets.set", "targets", tid.String(), nil, targets)
+		if after, err = findTargets(ctx, tx, tid); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, tid, actor, now, "targets.set", "targets", tid.String(), targetsAudit(before), targetsAudit(after))
 	})
+	if err != nil {
+		return nil, err
+	}
+	return after, nil
+}
+
+func targetsAudit(ts []Target) []map[string]any {
+	out := make([]map[string]any, len(ts))
+	for i, t := range ts {
+		out[i] = map[string]any{"period": t.Period, "segment": t.Segment, "revenue": t.Revenue.String()}
+	}
+	return out
 }
 
 // nullIfNil is for optional ids in SQL arguments.

@@ -172,6 +172,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 
 func jsonKind(goKind string) string {
 	switch goKind {
+	case "int", "int8", "int16", "int32", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "whole number"
+	case "int64":
+		return "number with at most two decimals"
 	case "string":
 		return "string"
 	case "bool":

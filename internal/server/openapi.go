@@ -142,7 +142,14 @@ var openAPIDoc = sync.OnceValue(func() map[string]any {
 		}
 		if op.Scope != "" {
 			o["security"] = []any{map[string]any{"bearer": []any{}}}
-			o["description"] = "Needs a token with scope " + op.Scope + (map[bool]string{true: " (or admin)", false: ""})[op.Scope != "admin"] + "."
+			switch op.Scope {
+			case "any":
+				o["description"] = "Any token scope may call this."
+			case "admin":
+				o["description"] = "Needs a token with scope admin."
+			default:
+				o["description"] = "Needs a token with scope " + op.Scope + " (or admin)."
+			}
 			responses["401"] = errResp("no or unknown token")
 			responses["403"] = errResp("the token's scope does not allow this")
 			responses["429"] = errResp("rate limited; see Retry-After")
