@@ -155,3 +155,43 @@ func nullUUID(id uuid.UUID) *uuid.UUID {
 	}
 	return &id
 }
+
+// UpdateCalendar replaces calendar id of tenant tid and queues the
+// recomputation of the running timers (a forgotten holiday, new hours) in
+// the same transaction.
+func (s *Store) UpdateCalendar(ctx context.Context, tid tenant.ID, actor auth.Actor, id uuid.UUID, in sla.CalendarInput, now time.Time) (sla.Calendar, error) {
+	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		before, err := findCalendars(ctx, tx, tid, id)
+		if err != nil {
+			return err
+		}
+		if len(before) == 0 {
+			return fmt.Errorf("update calendar: %w", ErrNotFound)
+		}
+		hours, err := weekJSON(in.Hours)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE calendars SET name = $3, time_zone = $4, always_open = $5, hours = $6, updated_at = $7
+			WHERE tenant_id = $1 AND id = $2`, tid, id, in.Name, in.TimeZone, in.AlwaysOpen, hours, now); err != nil {
+			return fmt.Errorf("update calendar: %w", err)
+		}
+		if err := replaceHolidays(ctx, tx, tid, id, in.Holidays); err != nil {
+			return err
+		}
+		b := before[0]
+		if err := insertAudit(ctx, tx, tid, actor, now, "calendar.updated", "calendar", id.String(),
+			calendarAudit(sla.CalendarInput{Name: b.Name, TimeZone: b.TimeZone, AlwaysOpen: b.AlwaysOpen, Hours: b.Hours, Holidays: b.Holidays}),
+			calendarAudit(in)); err != nil {
+			return err
+		}
+		if _, err := s.jobs.InsertTx(ctx, tx, RecomputeArgs{TenantID: tid.String(), Reason: "calendar " + in.Name + " edited", CalendarID: id.String()}, nil); err != nil {
+			return fmt.Errorf("enqueue recompute: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return sla.Calendar{}, err
+	}
+	return s.FindCalendar(ctx, tid, id)
+}

@@ -83,6 +83,8 @@ type InboxPage struct {
 	Leads   []lead.Lead
 	Reasons []Reason
 	Members []auth.Member
+	// Timers are the running timers of the leads, soonest due first.
+	Timers map[uuid.UUID][]Timer
 }
 
 // FindInboxPage reads the inbox of the filter; withMembers adds the active
@@ -92,7 +94,7 @@ func (s *Store) FindInboxPage(ctx context.Context, tid tenant.ID, f InboxFilter,
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
 		var err error
 		if !f.RefsOnly {
-			if pg.Leads, err = findInbox(ctx, tx, tid, f, now); err != nil {
+			if pg.Leads, pg.Timers, err = findInboxByTimeLeft(ctx, tx, tid, f, now); err != nil {
 				return err
 			}
 		}
@@ -112,4 +114,81 @@ func (s *Store) FindInboxPage(ctx context.Context, tid tenant.ID, f InboxFilter,
 		return err
 	})
 	return pg, err
+}
+
+// findInboxByTimeLeft orders the inbox by time left: leads with running
+// timers first, soonest due first (read from the open-timers index of the
+// holder or team), then the rest by time waiting.
+func findInboxByTimeLeft(ctx context.Context, tx pgx.Tx, tid tenant.ID, f InboxFilter, now time.Time) ([]lead.Lead, map[uuid.UUID][]Timer, error) {
+	if f.Limit == 0 {
+		f.Limit = 200
+	}
+	who := `t.holder_id = $2`
+	args := []any{tid, f.OwnerID, f.Limit}
+	if f.TeamID != nil {
+		who = `(t.holder_id = $2 OR t.team_id = $4)`
+		args = append(args, *f.TeamID)
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT t.lead_id FROM sla_timers t
+		JOIN leads l ON l.tenant_id = t.tenant_id AND l.id = t.lead_id
+		WHERE t.tenant_id = $1 AND `+who+` AND t.status IN ('running', 'at_risk')
+		  AND l.stage IN ('mql', 'accepted', 'sql', 'opportunity')
+		GROUP BY t.lead_id ORDER BY min(t.due_at), t.lead_id LIMIT $3`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inbox by time left: %w", err)
+	}
+	timed, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, nil, fmt.Errorf("scan inbox by time left: %w", err)
+	}
+	rest, err := findInbox(ctx, tx, tid, f, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[uuid.UUID]lead.Lead{}
+	for _, l := range rest {
+		byID[l.ID] = l
+	}
+	var out []lead.Lead
+	placed := map[uuid.UUID]bool{}
+	for _, id := range timed {
+		l, ok := byID[id]
+		if !ok {
+			if l, err = findLead(ctx, tx, tid, id, false); err != nil {
+				return nil, nil, err
+			}
+		}
+		if l.SnoozedUntil != nil && l.SnoozedUntil.After(now) {
+			continue // snoozed leads keep their place at the end
+		}
+		out = append(out, l)
+		placed[id] = true
+	}
+	for _, l := range rest {
+		if !placed[l.ID] && len(out) < f.Limit {
+			out = append(out, l)
+			placed[l.ID] = true
+		}
+	}
+	ids := make([]uuid.UUID, 0, len(out))
+	for _, l := range out {
+		ids = append(ids, l.ID)
+	}
+	timers := map[uuid.UUID][]Timer{}
+	if len(ids) > 0 {
+		rows, err := tx.Query(ctx, timerSelect+` WHERE t.tenant_id = $1 AND t.lead_id = ANY($2) AND t.status IN ('running', 'at_risk') ORDER BY t.due_at`,
+			tid, ids)
+		if err != nil {
+			return nil, nil, fmt.Errorf("inbox timers: %w", err)
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Timer, error) { return scanTimer(r) })
+		if err != nil {
+			return nil, nil, fmt.Errorf("scan inbox timers: %w", err)
+		}
+		for _, t := range list {
+			timers[t.LeadID] = append(timers[t.LeadID], t)
+		}
+	}
+	return out, timers, nil
 }

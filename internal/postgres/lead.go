@@ -205,6 +205,12 @@ func (s *Store) upsertOnce(ctx context.Context, tx pgx.Tx, tid tenant.ID, p auth
 	if err != nil {
 		return UpsertResult{}, err
 	}
+	if (l.Segment == nil) != (existing.Segment == nil) || (l.Segment != nil && *l.Segment != *existing.Segment) || l.Source != existing.Source {
+		// Another segment or source may fall under another clause.
+		if err := s.syncTimers(ctx, tx, tid, l, now, false); err != nil {
+			return UpsertResult{}, err
+		}
+	}
 	if l, err = s.qualify(ctx, tx, tid, l, ref, now, now); err != nil {
 		return UpsertResult{}, err
 	}

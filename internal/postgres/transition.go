@@ -141,13 +141,18 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 			return lead.Lead{}, err
 		}
 		// A new owner or team: read their names back.
-		return findLead(ctx, tx, tid, l.ID, false)
+		moved, err := findLead(ctx, tx, tid, l.ID, false)
+		if err != nil {
+			return lead.Lead{}, err
+		}
+		return moved, s.syncTimers(ctx, tx, tid, moved, now, false)
 	}
 	l.Stage, l.StageChangedAt, l.Amount, l.Version, l.UpdatedAt = in.To, at, amount, version, updated
 	if !l.Stage.Open() {
 		l.SnoozedUntil = nil
 	}
-	return l, nil
+	// The move starts, meets or cancels timers in this same transaction.
+	return l, s.syncTimers(ctx, tx, tid, l, now, false)
 }
 
 // assignment is where a handoff sends a lead and why.
@@ -323,6 +328,11 @@ func (s *Store) AddActivity(ctx context.Context, tid tenant.ID, p auth.Principal
 			return fmt.Errorf("touch lead: %w", err)
 		}
 		out = l
+		if in.Kind.Touch() || in.Kind == lead.ActNurture {
+			if err := s.syncTimers(ctx, tx, tid, l, now, false); err != nil {
+				return err
+			}
+		}
 		if in.Kind == lead.ActPageView {
 			ref, err := loadLeadRefs(ctx, tx, tid)
 			if err != nil {
@@ -390,14 +400,22 @@ func (s *Store) Assign(ctx context.Context, tid tenant.ID, p auth.Principal, id,
 		if err := s.recordAssignment(ctx, tx, tid, l, assignment{owner: &owner.ID, team: team, why: why}, now, now, actor); err != nil {
 			return err
 		}
+		moved, err := findLead(ctx, tx, tid, l.ID, false)
+		if err != nil {
+			return err
+		}
+		// The clock keeps running for the new holder (and their calendar).
+		if err := s.syncTimers(ctx, tx, tid, moved, now, false); err != nil {
+			return err
+		}
 		if owner.ID != p.ID {
 			if err := insertNotification(ctx, tx, tid, Notification{UserID: owner.ID, Kind: "lead.assigned",
 				Title: "A lead was assigned to you: " + l.Name(), Body: why, Link: "/leads/" + l.ID.String()}, now); err != nil {
 				return err
 			}
 		}
-		out, err = findLead(ctx, tx, tid, l.ID, false)
-		return err
+		out = moved
+		return nil
 	})
 	return out, err
 }
@@ -437,8 +455,11 @@ func (s *Store) Snooze(ctx context.Context, tid tenant.ID, p auth.Principal, id 
 			cur, _ := findLead(ctx, tx, tid, l.ID, false)
 			return &ConflictError{Lead: cur, Message: "the lead changed meanwhile"}
 		}
-		out, err = findLead(ctx, tx, tid, l.ID, false)
-		return err
+		if out, err = findLead(ctx, tx, tid, l.ID, false); err != nil {
+			return err
+		}
+		// Paused business time extends the running timers' due times.
+		return s.syncTimers(ctx, tx, tid, out, now, false)
 	})
 	return out, err
 }

@@ -95,6 +95,16 @@ func viewerMover(p auth.Principal, l lead.Lead) lead.Mover {
 	return m
 }
 
+// countdowns shows the running timers of a lead with their time left.
+func countdowns(ts []postgres.Timer, now time.Time, loc *time.Location) []view.CountdownView {
+	var out []view.CountdownView
+	for _, t := range ts {
+		out = append(out, view.CountdownView{Kind: kindName(t.Kind), Left: timeLeft(t.DueAt, now), DueISO: t.DueAt.UTC().Format(time.RFC3339),
+			DueAt: t.DueAt.In(loc).Format("Mon 2 Jan, 15:04"), AtRisk: t.Status == "at_risk" || !t.DueAt.After(now)})
+	}
+	return out
+}
+
 func (s *Server) inboxRow(p auth.Principal, l lead.Lead, ref inboxRefs) view.LeadRowView {
 	now := s.now()
 	loc := p.Location()
@@ -123,7 +133,9 @@ func (s *Server) handleInboxShow(w http.ResponseWriter, r *http.Request) {
 	manager := f.TeamID != nil
 	v := view.InboxView{Manager: manager, Count: len(pg.Leads)}
 	for _, l := range pg.Leads {
-		v.Rows = append(v.Rows, s.inboxRow(p, l, ref))
+		row := s.inboxRow(p, l, ref)
+		row.Timers = countdowns(pg.Timers[l.ID], s.now(), p.Location())
+		v.Rows = append(v.Rows, row)
 	}
 	s.render(w, r, http.StatusOK, view.InboxPage(s.page(r, "Inbox", "inbox"), v))
 }
@@ -155,6 +167,12 @@ func (s *Server) inboxAnswer(w http.ResponseWriter, r *http.Request, id uuid.UUI
 	case err == nil:
 		row := s.inboxRow(p, l, ref)
 		row.Message, row.MessageKind = done, "success"
+		ts, terr := s.store.FindTimers(r.Context(), p.TenantID(), postgres.SLAFilter{LeadID: &l.ID, Statuses: []string{"running", "at_risk"}})
+		if terr != nil {
+			s.renderError(w, r, terr)
+			return
+		}
+		row.Timers = countdowns(ts.Items, s.now(), p.Location())
 		s.render(w, r, http.StatusOK, view.InboxRow(row, manager))
 		return
 	case errors.As(err, &conflict):

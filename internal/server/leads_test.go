@@ -83,7 +83,7 @@ func TestInbox(t *testing.T) {
 	rows := p.doc.Find("#inbox-table tbody tr")
 	require.Equal(t, 2, rows.Length(), "only the rep's own leads")
 	require.Equal(t, "lead-"+first.ID.String(), rows.First().AttrOr("id", ""), "longest waiting first")
-	require.Equal(t, "35 min", strings.TrimSpace(rows.First().Find(".waiting").Text()))
+	require.Equal(t, "waiting 35 min", strings.TrimSpace(rows.First().Find(".waiting .muted").Text()))
 	require.NotContains(t, p.body, other.ID.String())
 
 	hx := func(path string, form url.Values) page {

@@ -124,12 +124,14 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.Get("/breaches", s.handleSectionNotBuilt("breaches"))
 				r.Get("/content", s.handleSectionNotBuilt("content"))
 
-				r.Route("/import", func(r chi.Router) {
+				// A group, not a Route: a mounted /import would take the POST
+				// /import upload above as well.
+				r.Group(func(r chi.Router) {
 					r.Use(s.require(auth.PermHandoff))
-					r.Get("/", s.handleImportNew)
-					r.Get("/{id}", s.handleImportShow)
-					r.Get("/{id}/progress", s.handleImportProgress)
-					r.Post("/{id}/start", s.handleImportStart)
+					r.Get("/import", s.handleImportNew)
+					r.Get("/import/{id}", s.handleImportShow)
+					r.Get("/import/{id}/progress", s.handleImportProgress)
+					r.Post("/import/{id}/start", s.handleImportStart)
 				})
 
 				r.Route("/settings", func(r chi.Router) {

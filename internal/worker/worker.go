@@ -52,6 +52,7 @@ func New(opts Options) (*Worker, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &mailWorker{mailer: opts.Mailer, logger: opts.Logger})
+	addImportWorkers(workers, opts)
 	client, err := river.NewClient(riverpgxv5.New(opts.Store.Pool()), &river.Config{
 		Schema:  postgres.RiverSchema,
 		Logger:  opts.Logger,

@@ -61,3 +61,29 @@
     }
   });
 })();
+
+// Countdowns on running timers tick without a reload: every element with
+// data-due shows the time left, and turns red once overdue.
+(function () {
+  "use strict";
+  function fmt(ms) {
+    var mins = Math.floor(Math.abs(ms) / 60000);
+    var text;
+    if (mins < 1) text = "just now";
+    else if (mins < 60) text = mins + " min";
+    else if (mins < 24 * 60) text = Math.floor(mins / 60) + " h " + (mins % 60) + " min";
+    else text = Math.floor(mins / 1440) + " d " + Math.floor((mins % 1440) / 60) + " h";
+    return ms <= 0 ? "overdue by " + text : text;
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-due"));
+      if (isNaN(due)) return;
+      var left = el.querySelector(".countdown-left");
+      if (left) left.textContent = fmt(due - now);
+      if (due <= now) el.classList.add("countdown-risk");
+    });
+  }
+  setInterval(tick, 30000);
+})();

@@ -1,0 +1,3 @@
+BEGIN;
+DROP INDEX IF EXISTS leads_inbox_owner_idx, leads_inbox_team_idx;
+COMMIT;
