@@ -59,15 +59,55 @@ func runMigrate(ctx context.Context, cfg config, logger *slog.Logger, args []str
 }
 
 func runSeed(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "demo" {
-		return fmt.Errorf("usage: accord seed demo")
+	const seedUsage = "usage: accord seed demo | accord seed synthetic --tenant S --leads N --days D [--seed X]"
+	if len(args) == 0 {
+		return errors.New(seedUsage)
 	}
-	db, err := openDatabase(ctx, cfg, logger, true, "accord-seed")
-	if err != nil {
-		return err
+	switch args[0] {
+	case "demo":
+		if len(args) > 1 {
+			return fmt.Errorf("seed demo takes no arguments; %s", seedUsage)
+		}
+		db, err := openDatabase(ctx, cfg, logger, true, "accord-seed")
+		if err != nil {
+			return err
+		}
+		defer db.close(logger)
+		return seedDemo(ctx, db.store, logger, stdout, time.Now)
+	case "synthetic":
+		fs := flag.NewFlagSet("seed synthetic", flag.ContinueOnError)
+		slug := fs.String("tenant", "", "slug of the tenant to fill; created when it does not exist")
+		leads := fs.Int("leads", 0, "number of leads to generate, 1 to 10,000,000")
+		days := fs.Int("days", 90, "days of history, ending now, 1 to 3650")
+		seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same history")
+		chunk := fs.Int("chunk", 25_000, "leads per transaction")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("seed synthetic: unexpected argument %q; %s", fs.Arg(0), seedUsage)
+		}
+		opts := syntheticOptions{Slug: strings.ToLower(strings.TrimSpace(*slug)), Leads: *leads, Days: *days, Seed: *seed, ChunkSize: *chunk}
+		var errs validator.Errors
+		if opts.Slug == "" {
+			errs.Add("tenant", "must name the tenant by its slug, e.g. --tenant bench")
+		} else if slugErrs := (tenant.Input{Slug: opts.Slug, Name: "x", TimeZone: "UTC", Currency: "EUR"}).Validate(); slugErrs["slug"] != "" {
+			errs.Add("tenant", slugErrs["slug"])
+		}
+		errs.Check(opts.Leads >= 1 && opts.Leads <= 10_000_000, "leads", "must be from 1 to 10,000,000")
+		errs.Check(opts.Days >= 1 && opts.Days <= 3650, "days", "must be from 1 to 3650")
+		errs.Check(opts.ChunkSize >= 1 && opts.ChunkSize <= 1_000_000, "chunk", "must be from 1 to 1,000,000")
+		if errs != nil {
+			return fmt.Errorf("seed synthetic: %s", flagErrors(errs))
+		}
+		db, err := openDatabase(ctx, cfg, logger, true, "accord-seed")
+		if err != nil {
+			return err
+		}
+		defer db.close(logger)
+		return seedSynthetic(ctx, db.store, logger, stdout, time.Now, opts)
 	}
-	defer db.close(logger)
-	return seedDemo(ctx, db.store, logger, stdout, time.Now)
+	return fmt.Errorf("unknown seed %q; %s", args[0], seedUsage)
 }
 
 func runTenant(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout io.Writer) error {

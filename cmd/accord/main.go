@@ -26,7 +26,9 @@ Commands:
   serve [--no-worker] [--demo]     HTTP server with the embedded worker (--demo seeds the demo tenant on an empty database)
   worker                           background worker only
   migrate up | down N | version    database migrations
-  seed demo                        the demo tenant "acme" with its users and teams
+  seed demo                        the demo tenant "acme": users, teams, 90 days of lead history
+  seed synthetic --tenant S --leads N [--days D] [--seed X] [--chunk C]
+                                   N generated leads with their history (load and benchmark data)
   tenant create --slug S --name N --time-zone Z --currency C --admin-email E --admin-password P
   token create --tenant S --scope ingest|read|admin --name N
                                    prints the new API token alone on the last line
