@@ -18,6 +18,7 @@ import (
 
 	"github.com/accordhq/accord/internal/mail"
 	"github.com/accordhq/accord/internal/server"
+	"github.com/accordhq/accord/internal/webhook"
 	"github.com/accordhq/accord/internal/worker"
 )
 
@@ -131,7 +132,8 @@ func newWorker(cfg config, logger *slog.Logger, db *database) (*worker.Worker, e
 	if cfg.Mail.Enabled() {
 		mailer = mail.NewSender(cfg.Mail, time.Now)
 	}
-	return worker.New(worker.Options{Logger: logger, Store: db.store, Now: time.Now, Mailer: mailer})
+	return worker.New(worker.Options{Logger: logger, Store: db.store, Now: time.Now, Mailer: mailer,
+		BaseURL: cfg.BaseURL, Webhooks: webhook.NewClient(cfg.Production, time.Now)})
 }
 
 func runWorker(ctx context.Context, cfg config, logger *slog.Logger, args []string) error {

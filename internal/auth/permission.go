@@ -32,11 +32,13 @@ const (
 	PermManageTeamLeads Permission = "manage_team_leads"
 	// PermManageContent: create, edit and archive content assets.
 	PermManageContent Permission = "manage_content"
+	// PermManageWebhooks: register, change and remove webhook endpoints.
+	PermManageWebhooks Permission = "manage_webhooks"
 )
 
 var rolePerms = map[tenant.Role][]Permission{
 	tenant.RoleAdmin: {PermRead, PermReference, PermIngest, PermManageUsers, PermManageTeams, PermManageTokens,
-		PermEditAgreement, PermHandoff, PermWorkLeads, PermManageTeamLeads, PermManageContent},
+		PermEditAgreement, PermHandoff, PermWorkLeads, PermManageTeamLeads, PermManageContent, PermManageWebhooks},
 	tenant.RoleMarketing: {PermRead, PermReference, PermHandoff, PermManageContent},
 	tenant.RoleManager:   {PermRead, PermReference, PermWorkLeads, PermManageTeamLeads},
 	tenant.RoleRep:       {PermRead, PermReference, PermWorkLeads},
@@ -47,7 +49,7 @@ var scopePerms = map[Scope][]Permission{
 	ScopeRead:   {PermRead, PermReference},
 	ScopeIngest: {PermReference, PermIngest, PermHandoff, PermWorkLeads},
 	ScopeAdmin: {PermRead, PermReference, PermIngest, PermManageUsers, PermManageTeams, PermManageTokens,
-		PermEditAgreement, PermHandoff, PermWorkLeads, PermManageTeamLeads, PermManageContent},
+		PermEditAgreement, PermHandoff, PermWorkLeads, PermManageTeamLeads, PermManageContent, PermManageWebhooks},
 }
 
 // Can reports whether p holds permission perm: by role for users, by scope

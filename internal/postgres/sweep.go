@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/mail"
@@ -467,7 +468,7 @@ func (sw *sweeper) webhook(ctx context.Context, eventType string, d dueTimer, te
 		Type: eventType, CreatedAt: sw.now, Tenant: sw.tenant.Slug, Data: data}
 	for _, e := range subscribed {
 		if _, err := sw.s.jobs.InsertTx(ctx, sw.tx, webhook.DeliverArgs{TenantID: sw.tenant.ID.String(), EndpointID: e.id.String(),
-			Event: ev, Text: text}, nil); err != nil {
+			Event: ev, Text: text}, &river.InsertOpts{MaxAttempts: webhook.MaxAttempts}); err != nil {
 			return fmt.Errorf("queue webhook: %w", err)
 		}
 	}

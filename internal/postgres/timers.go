@@ -296,18 +296,10 @@ const upsertTimersQuery = `
 	WHERE i.new_breach
 	ON CONFLICT (tenant_id, timer_id) DO NOTHING`
 
-// syncTimers recomputes the timers of lead l from its history, in the
-// transaction of the event that changed it: timers start, stop and move
-// with their cause. Recorded breaches are never erased. repin moves open
-// timers to the version in force (an agreement applied to running timers).
-func (s *Store) syncTimers(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, now time.Time, repin bool) error {
-	in, err := loadTimerInputs(ctx, tx, tid, l)
-	if err != nil {
-		return err
-	}
-	if in.current == nil && len(in.existing) == 0 {
-		return nil
-	}
+// evaluate computes the lead's timers at now, each pinned to the version it
+// started under (open ones to the version in force with repin), and returns
+// the stored timers by key beside them.
+func (in timerInputs) evaluate(repin bool, now time.Time) ([]sla.Timer, map[sla.TimerKey]storedTimer) {
 	vs := sla.Versions{ByNum: map[int]sla.Agreement{}, Pinned: map[sla.TimerKey]int{}}
 	if in.current != nil {
 		vs.Current = in.current.agreement()
@@ -324,7 +316,22 @@ func (s *Store) syncTimers(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead
 			vs.Pinned[key] = t.Version
 		}
 	}
-	computed := sla.Evaluate(in.facts, vs, in.calendars, now)
+	return sla.Evaluate(in.facts, vs, in.calendars, now), existing
+}
+
+// syncTimers recomputes the timers of lead l from its history, in the
+// transaction of the event that changed it: timers start, stop and move
+// with their cause. Recorded breaches are never erased. repin moves open
+// timers to the version in force (an agreement applied to running timers).
+func (s *Store) syncTimers(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, now time.Time, repin bool) error {
+	in, err := loadTimerInputs(ctx, tx, tid, l)
+	if err != nil {
+		return err
+	}
+	if in.current == nil && len(in.existing) == 0 {
+		return nil
+	}
+	computed, existing := in.evaluate(repin, now)
 	var rows []timerRow
 	seen := map[sla.TimerKey]bool{}
 	for _, t := range computed {

@@ -472,9 +472,18 @@ func (s *Store) FindTimeline(ctx context.Context, tid tenant.ID, id uuid.UUID) (
 		if _, err := findLead(ctx, tx, tid, id, false); err != nil {
 			return err
 		}
-		// Events of one instant keep a sensible order: the move, then whom it
-		// went to, then touches, then pauses; each kind in recorded order.
-		rows, err := tx.Query(ctx, `
+		var err error
+		out, err = findTimeline(ctx, tx, tid, id)
+		return err
+	})
+	return out, err
+}
+
+// findTimeline reads a lead's events in order.
+func findTimeline(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID) ([]lead.Event, error) {
+	// Events of one instant keep a sensible order: the move, then whom it
+	// went to, then touches, then pauses; each kind in recorded order.
+	rows, err := tx.Query(ctx, `
 			SELECT 'transition', t.at, t.actor_type, t.actor_id, t.actor_name, coalesce(t.from_stage, ''), t.to_stage,
 			       coalesce(t.reason, ''), t.note, t.amount_cents, '', '', NULL::uuid, NULL::uuid, '', NULL::uuid, '', '', NULL::timestamptz,
 			       t.recorded_at, 0, t.id
@@ -495,26 +504,27 @@ func (s *Store) FindTimeline(ctx context.Context, tid tenant.ID, id uuid.UUID) (
 			       NULL, '', NULL, '', '', p.until, p.at, 3, p.id
 			FROM lead_pauses p WHERE p.tenant_id = $1 AND p.lead_id = $2
 			ORDER BY 2, 20, 21, 22`, tid, id)
-		if err != nil {
-			return fmt.Errorf("query timeline: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("query timeline: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lead.Event, error) {
+		var e lead.Event
+		var from, to, kind string
+		var amount *int64
+		var recorded time.Time
+		var prio int
+		var seq int64
+		err := r.Scan(&e.Type, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &from, &to, &e.Reason, &e.Note, &amount,
+			&kind, &e.URL, &e.AssetID, &e.OwnerID, &e.OwnerName, &e.TeamID, &e.TeamName, &e.Why, &e.Until, &recorded, &prio, &seq)
+		e.From, e.To, e.Kind = lead.Stage(from), lead.Stage(to), lead.ActivityKind(kind)
+		if amount != nil {
+			c := lead.Cents(*amount)
+			e.Amount = &c
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (lead.Event, error) {
-			var e lead.Event
-			var from, to, kind string
-			var amount *int64
-			var recorded time.Time
-			var prio int
-			var seq int64
-			err := r.Scan(&e.Type, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &from, &to, &e.Reason, &e.Note, &amount,
-				&kind, &e.URL, &e.AssetID, &e.OwnerID, &e.OwnerName, &e.TeamID, &e.TeamName, &e.Why, &e.Until, &recorded, &prio, &seq)
-			e.From, e.To, e.Kind = lead.Stage(from), lead.Stage(to), lead.ActivityKind(kind)
-			if amount != nil {
-				c := lead.Cents(*amount)
-				e.Amount = &c
-			}
-			return e, err
-		})
-		return err
+		return e, err
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("scan timeline: %w", err)
+	}
+	return out, nil
 }

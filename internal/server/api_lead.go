@@ -356,13 +356,17 @@ func (s *Server) handleAPILeadShow(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, postgres.ErrNotFound)
 		return
 	}
-	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
+	l, timers, err := s.store.FindLeadWithTimers(r.Context(), p.TenantID(), id)
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
 	j := toLeadJSON(l)
-	j.Timers = &[]timerJSON{}
+	ts := []timerJSON{}
+	for _, t := range timers {
+		ts = append(ts, timerJSONOf(t.Timer))
+	}
+	j.Timers = &ts
 	writeJSON(w, http.StatusOK, j)
 }
 

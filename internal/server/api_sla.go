@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accordhq/accord/internal/auth"
-	"github.com/accordhq/accord/internal/lead"
 	"github.com/accordhq/accord/internal/postgres"
 	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
@@ -507,19 +506,6 @@ func (s *Server) handleAPIWebhookDelete(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// leadTimers fills a lead's timers for GET /leads/{id}.
-func (s *Server) leadTimers(r *http.Request, tid tenant.ID, l lead.Lead) ([]timerJSON, error) {
-	ts, err := s.store.FindLeadTimers(r.Context(), tid, l.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := []timerJSON{}
-	for _, t := range ts {
-		out = append(out, timerJSONOf(t))
-	}
-	return out, nil
 }
 
 // parseLimit reads ?limit= (1–500).

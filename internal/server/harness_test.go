@@ -161,6 +161,7 @@ func (b *browser) login(email, password string) {
 	b.get("/login")
 	p := b.post("/login", url.Values{"email": {email}, "password": {password}})
 	require.Equal(b.t, http.StatusSeeOther, p.status, "login of %s: %s", email, p.text("#form-errors"))
+	b.get("/") // signing in renews the session and its CSRF token
 }
 
 func (b *browser) sessionCookie() *http.Cookie {

@@ -14,6 +14,7 @@ import (
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/lead"
 	"github.com/accordhq/accord/internal/postgres"
+	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
 	"github.com/accordhq/accord/internal/validator"
 	"github.com/accordhq/accord/web/view"
@@ -417,30 +418,24 @@ func (s *Server) fillLeadFilterOptions(r *http.Request, p auth.Principal, v *vie
 
 // leadView loads everything the lead page shows.
 func (s *Server) leadView(r *http.Request, p auth.Principal, id uuid.UUID) (view.LeadView, error) {
-	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
+	d, err := s.store.FindLeadDetail(r.Context(), p.TenantID(), id, s.now())
 	if err != nil {
 		return view.LeadView{}, err
 	}
+	l := d.Lead
 	if !canSee(p, l) {
 		return view.LeadView{}, fmt.Errorf("lead of another rep: %w", postgres.ErrNotFound)
 	}
-	events, err := s.store.FindTimeline(r.Context(), p.TenantID(), id)
-	if err != nil {
-		return view.LeadView{}, err
-	}
-	reasons, err := s.store.FindReasons(r.Context(), p.TenantID())
-	if err != nil {
-		return view.LeadView{}, err
-	}
 	labels := map[string]string{}
 	v := view.LeadView{Lead: l}
-	for _, x := range reasons {
+	for _, x := range d.Reasons {
 		labels[x.Code] = x.Label
 		v.Reasons = append(v.Reasons, view.Option{Value: x.Code, Label: x.Label})
 	}
-	for _, e := range events {
+	for _, e := range d.Events {
 		v.Events = append(v.Events, eventView(e, labels, p.Location()))
 	}
+	v.Timers = leadTimerViews(d.Timers, s.now(), p.Location())
 	m := viewerMover(p, l)
 	for _, to := range lead.AllowedTargets(l.Stage, m) {
 		needsReason, needsAmount, _ := lead.CheckMove(l.Stage, to, m)
@@ -454,6 +449,47 @@ func (s *Server) leadView(r *http.Request, p auth.Principal, id uuid.UUID) (view
 		v.Kinds = append(v.Kinds, view.Option{Value: string(k), Label: k.Label()})
 	}
 	return v, nil
+}
+
+// leadTimerViews phrases a lead's clocks, with the business time each
+// holder held them.
+func leadTimerViews(ts []postgres.LeadTimer, now time.Time, loc *time.Location) []view.LeadTimerView {
+	const layout = "Mon 2 Jan, 15:04"
+	var out []view.LeadTimerView
+	for _, t := range ts {
+		v := view.LeadTimerView{Kind: kindName(t.Kind), Side: t.Side, Status: t.Status, Started: t.StartedAt.In(loc).Format(layout),
+			Due: t.DueAt.In(loc).Format(layout), DueISO: t.DueAt.UTC().Format(time.RFC3339), Version: t.AgreementVersion}
+		if t.Status == "running" || t.Status == "at_risk" {
+			v.Left = timeLeft(t.DueAt, now)
+		}
+		if t.StoppedAt != nil {
+			v.Stopped = t.StoppedAt.In(loc).Format(layout)
+		}
+		if t.PausedMinutes > 0 {
+			v.Paused = sla.DescribeMinutes(t.PausedMinutes)
+		}
+		for _, h := range t.Holders {
+			name := h.HolderName
+			if h.HolderID == nil {
+				name = "Team queue"
+			} else if name == "" {
+				name = "(no longer a member)"
+			}
+			v.Holders = append(v.Holders, view.HolderTimeView{Name: name, Business: businessText(h.Business),
+				Span: h.From.In(loc).Format(layout) + " – " + h.To.In(loc).Format(layout)})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// businessText renders a business duration: "2 h 05 min", "40 min".
+func businessText(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	if m < 60 {
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d h %02d min", m/60, m%60)
 }
 
 // eventView phrases one timeline event for people.

@@ -27,13 +27,13 @@ type apiOperation struct {
 // operations lists every documented endpoint; each feature keeps its own
 // list beside its handlers (openapi_*.go).
 func operations() []apiOperation {
-	return slices.Concat(userOperations, leadOperations, referenceOperations, importOperations)
+	return slices.Concat(userOperations, leadOperations, referenceOperations, importOperations, slaOperations)
 }
 
 // schemas merges every feature's schemas.
 func schemas() map[string]schema {
 	out := map[string]schema{}
-	for _, m := range []map[string]schema{userSchemas, leadSchemas, referenceSchemas, importSchemas} {
+	for _, m := range []map[string]schema{userSchemas, leadSchemas, referenceSchemas, importSchemas, slaSchemas} {
 		maps.Copy(out, m)
 	}
 	return out
@@ -134,6 +134,9 @@ var openAPIDoc = sync.OnceValue(func() map[string]any {
 		}
 		responses := map[string]any{
 			strconv.Itoa(op.Status): map[string]any{"description": "success", "content": map[string]any{"application/json": map[string]any{"schema": body}}},
+		}
+		if op.Status == http.StatusNoContent {
+			responses[strconv.Itoa(op.Status)] = map[string]any{"description": "done; no body"}
 		}
 		o := map[string]any{
 			"summary":     op.Summary,

@@ -101,13 +101,15 @@ func TestAPI_ReferenceAuth(t *testing.T) {
 
 	t.Run("NotFound", func(t *testing.T) {
 		// These endpoints take no id in the path; anything below them is not an endpoint.
-		for _, path := range []string{"/rejection-reasons/no_budget", "/segments/smb", "/routing-rules/1", "/targets/2026-10", "/calendars/" + h.a.ID.String()} {
+		for _, path := range []string{"/rejection-reasons/no_budget", "/segments/smb", "/routing-rules/1", "/targets/2026-10"} {
 			status, body, _ := h.api("GET", path, tokens[auth.ScopeAdmin], nil)
 			require.Equal(t, http.StatusNotFound, status, path)
 			require.Equal(t, "not_found", errCode(body), path)
 		}
 		status, _, _ := h.api("DELETE", "/segments", tokens[auth.ScopeAdmin], nil)
 		require.Equal(t, http.StatusMethodNotAllowed, status)
+		status, _, _ = h.api("GET", "/calendars/"+h.a.ID.String(), tokens[auth.ScopeAdmin], nil)
+		require.Equal(t, http.StatusMethodNotAllowed, status, "a calendar is replaced with PUT, listed with GET /calendars")
 	})
 
 	t.Run("WritesAreAudited", func(t *testing.T) {

@@ -77,6 +77,21 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 
 				// Imports.
 				r.With(s.apiRequire(auth.PermReference)).Get("/imports/{id}", s.handleAPIImportShow)
+
+				// The agreement, its calendars, timers and breaches.
+				r.With(s.apiRequire(auth.PermRead)).Get("/agreement", s.handleAPIAgreementShow)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Put("/agreement", s.handleAPIAgreementReplace)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Post("/agreement/preview", s.handleAPIAgreementPreview)
+				r.With(s.apiRequire(auth.PermReference)).Get("/calendars", s.handleAPICalendarList)
+				r.With(s.apiRequire(auth.PermEditAgreement)).Put("/calendars/{id}", s.handleAPICalendarUpdate)
+				r.With(s.apiRequire(auth.PermRead)).Get("/timers", s.handleAPITimerList)
+				r.With(s.apiRequire(auth.PermRead)).Get("/breaches", s.handleAPIBreachList)
+
+				// Webhook endpoints (admin).
+				r.With(s.apiRequire(auth.PermManageWebhooks)).Get("/webhooks", s.handleAPIWebhookList)
+				r.With(s.apiRequire(auth.PermManageWebhooks)).Post("/webhooks", s.handleAPIWebhookCreate)
+				r.With(s.apiRequire(auth.PermManageWebhooks)).Patch("/webhooks/{id}", s.handleAPIWebhookUpdate)
+				r.With(s.apiRequire(auth.PermManageWebhooks)).Delete("/webhooks/{id}", s.handleAPIWebhookDelete)
 			})
 		})
 	})
@@ -120,8 +135,25 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.Post("/leads/{id}/transitions", s.handleLeadTransition)
 				r.Post("/leads/{id}/activities", s.handleLeadActivity)
 
-				r.Get("/agreement", s.handleSectionNotBuilt("agreement"))
-				r.Get("/breaches", s.handleSectionNotBuilt("breaches"))
+				// The agreement: everyone reads it, RevOps edits it.
+				r.Get("/agreement", s.handleAgreementShow)
+				r.Group(func(r chi.Router) {
+					r.Use(s.require(auth.PermEditAgreement))
+					r.Get("/agreement/edit", s.handleAgreementEdit)
+					r.Post("/agreement", s.handleAgreementSave)
+					r.Post("/agreement/preview", s.handleAgreementPreview)
+					r.Get("/agreement/calendars/new", s.handleCalendarNew)
+					r.Post("/agreement/calendars", s.handleCalendarSave)
+					r.Get("/agreement/calendars/{id}", s.handleCalendarEdit)
+					r.Post("/agreement/calendars/{id}", s.handleCalendarSave)
+				})
+
+				// Breaches: everyone sees them; acknowledging and excusing
+				// are checked per breach in the handlers.
+				r.Get("/breaches", s.handleBreachList)
+				r.Post("/breaches/{id}/acknowledge", s.handleBreachAcknowledge)
+				r.Post("/breaches/{id}/excuse", s.handleBreachExcuse)
+				r.Post("/breaches/{id}/approve", s.handleBreachApprove)
 				r.Get("/content", s.handleSectionNotBuilt("content"))
 
 				// A group, not a Route: a mounted /import would take the POST

@@ -79,6 +79,11 @@ type Endpoint struct {
 // Kind names the job.
 func (DeliverArgs) Kind() string { return "webhook.deliver" }
 
+// MaxAttempts bounds a delivery's attempts. The worker's backoff (10 s
+// doubling to 30 min) reaches 24 hours after about 55 attempts; the worker
+// gives up at 24 hours, so this is only a backstop.
+const MaxAttempts = 80
+
 // NewSecret makes an endpoint's signing secret.
 func NewSecret() string {
 	b := make([]byte, 24)

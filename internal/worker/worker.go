@@ -16,6 +16,7 @@ import (
 
 	"github.com/accordhq/accord/internal/mail"
 	"github.com/accordhq/accord/internal/postgres"
+	"github.com/accordhq/accord/internal/webhook"
 )
 
 // Mailer delivers e-mail; *mail.Sender is the real one.
@@ -34,6 +35,13 @@ type Options struct {
 	MaintenanceEvery time.Duration
 	// Concurrency is how many jobs run at once.
 	Concurrency int
+	// BaseURL is the address links in e-mails and webhooks point to.
+	BaseURL string
+	// Webhooks delivers webhook events; nil builds a client that allows
+	// private addresses (development and tests).
+	Webhooks *webhook.Client
+	// NoBreachLoop leaves the SLA sweep to the caller (tests call sweepOnce).
+	NoBreachLoop bool
 }
 
 // Worker runs jobs and maintenance until its context ends.
@@ -50,9 +58,16 @@ func New(opts Options) (*Worker, error) {
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 20
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Webhooks == nil {
+		opts.Webhooks = webhook.NewClient(false, opts.Now)
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &mailWorker{mailer: opts.Mailer, logger: opts.Logger})
 	addImportWorkers(workers, opts)
+	addSLAWorkers(workers, opts)
 	client, err := river.NewClient(riverpgxv5.New(opts.Store.Pool()), &river.Config{
 		Schema:  postgres.RiverSchema,
 		Logger:  opts.Logger,
@@ -60,6 +75,9 @@ func New(opts Options) (*Worker, error) {
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Concurrency}},
 		// Completed jobs may carry invitation links: keep them briefly.
 		CompletedJobRetentionPeriod: time.Hour,
+		// A job whose worker died is retried after this long; no job here
+		// runs longer in one attempt except an import, which resumes.
+		RescueStuckJobsAfter: 5 * time.Minute,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
@@ -74,6 +92,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("start job runner: %w", err)
 	}
 	w.opts.Logger.Info("worker started")
+	slaDone := make(chan struct{})
+	if w.opts.NoBreachLoop {
+		close(slaDone)
+	} else {
+		go func() {
+			defer close(slaDone)
+			w.runSLA(ctx)
+		}()
+	}
 	ticker := time.NewTicker(w.opts.MaintenanceEvery)
 	defer ticker.Stop()
 	if _, err := w.runMaintenance(ctx, w.opts.Now()); err != nil {
@@ -82,6 +109,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			<-slaDone
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			err := w.river.Stop(stopCtx)
@@ -115,6 +143,9 @@ func (w *Worker) runMaintenance(ctx context.Context, now time.Time) (maintenance
 	}
 	res.sessionsDeleted = n
 	if err := w.opts.Store.DeleteOldLoginFailures(ctx, postgres.DefaultThrottle, now); err != nil {
+		return res, err
+	}
+	if _, err := w.opts.Store.DeleteOldIdempotencyKeys(ctx, now); err != nil {
 		return res, err
 	}
 	return res, nil
