@@ -19,6 +19,7 @@ import (
 	"github.com/accordhq/accord/internal/demo"
 	"github.com/accordhq/accord/internal/lead"
 	"github.com/accordhq/accord/internal/postgres"
+	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
 )
 
@@ -132,6 +133,11 @@ func seedDemo(ctx context.Context, store *postgres.Store, logger *slog.Logger, s
 	if _, err := store.ReplaceTargets(ctx, t.ID, actor, demoTargets(started.In(t.Location())), setupAt); err != nil {
 		return fmt.Errorf("seed demo targets: %w", err)
 	}
+	// The agreement predates the history, so the history carries its timers
+	// and breaches (backfilled below) and past months their results.
+	if _, err := store.SaveAgreement(ctx, t.ID, actor, postgres.SaveAgreementInput{Clauses: demoAgreement()}, setupAt); err != nil {
+		return fmt.Errorf("seed demo agreement: %w", err)
+	}
 	g, err := historyGenerator(ctx, store, t, demo.Config{
 		Seed: demoSeed, Now: started, Days: demoDays, Leads: demoLeads, Reps: reps,
 		Marketer:      auth.Actor{Type: auth.ActorUser, ID: mara, Name: "Mara Lindqvist"},
@@ -152,11 +158,38 @@ func seedDemo(ctx context.Context, store *postgres.Store, logger *slog.Logger, s
 	if err := store.CreateNotifications(ctx, t.ID, ns); err != nil {
 		return fmt.Errorf("seed demo notifications: %w", err)
 	}
+	// Computing 3,600 leads' timers takes seconds: the worker does it.
+	if err := store.EnqueueTimerBackfill(ctx, t.ID, "demo history"); err != nil {
+		return fmt.Errorf("seed demo timers: %w", err)
+	}
 	logger.Info("demo tenant created", "tenant", t.Slug, "leads", stats.Leads, "rows", stats.Rows(),
 		"ms", time.Since(started).Milliseconds())
 	fmt.Fprintf(stdout, "Demo history: %s (%s).\n", describeStats(stats), time.Since(started).Round(time.Millisecond))
 	printDemoLogins(stdout, admin)
 	return nil
+}
+
+// demoAgreement is the demo's agreement: both sides' promises as a RevOps
+// team would first write them down.
+func demoAgreement() []sla.Clause {
+	enterprise := "enterprise"
+	n := func(v int) *int { return &v }
+	pct := func(v float64) *float64 { return &v }
+	ladder := []sla.Step{
+		{AfterMinutes: 0, Notify: []string{"holder", "manager"}},
+		{AfterMinutes: 240, Notify: []string{"role:admin"}},
+	}
+	return []sla.Clause{
+		{Kind: sla.KindRespond, TargetMinutes: 240, Scope: sla.Scope{Segment: &enterprise}, Escalation: ladder},
+		{Kind: sla.KindRespond, TargetMinutes: 480, Escalation: ladder},
+		{Kind: sla.KindFirstTouch, TargetMinutes: 480},
+		{Kind: sla.KindAttempts, Attempts: 3, TargetMinutes: 2400},
+		{Kind: sla.KindRecycle, TargetMinutes: 2400},
+		{Kind: sla.KindVolume, TargetCount: n(600), Period: sla.PeriodMonth},
+		{Kind: sla.KindICPQuality, TargetPercent: pct(60), Period: sla.PeriodMonth},
+		{Kind: sla.KindAcceptance, TargetPercent: pct(80), Period: sla.PeriodMonth},
+		{Kind: sla.KindPipeline, TargetCount: n(120), Period: sla.PeriodMonth},
+	}
 }
 
 // demoTargets are monthly revenue targets for the months the demo history

@@ -214,6 +214,19 @@ type RecomputeArgs struct {
 	Reason     string `json:"reason"`
 	Repin      bool   `json:"repin"`
 	CalendarID string `json:"calendar_id,omitempty"`
+	// All computes every lead's timers from its history (BackfillTimers),
+	// not only the running ones.
+	All bool `json:"all,omitempty"`
+}
+
+// EnqueueTimerBackfill queues the computation of every lead's timers of
+// tenant tid from its history, for history stored without them (a bulk
+// load): the worker does it in the background.
+func (s *Store) EnqueueTimerBackfill(ctx context.Context, tid tenant.ID, reason string) error {
+	if _, err := s.jobs.Insert(ctx, RecomputeArgs{TenantID: tid.String(), Reason: reason, All: true}, nil); err != nil {
+		return fmt.Errorf("queue timer backfill: %w", err)
+	}
+	return nil
 }
 
 // Kind names the job.

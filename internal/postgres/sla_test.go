@@ -252,3 +252,86 @@ func TestStore_PreviewAgreement(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, other.Leads, "another tenant's history is not replayed")
 }
+
+// TestStore_DecisionWebhooks: accepting and rejecting queue lead.accepted
+// and lead.rejected deliveries in the decision's transaction, only to the
+// endpoints subscribed, with an event id stable for the decision.
+func TestStore_DecisionWebhooks(t *testing.T) {
+	t.Parallel()
+	f := setupFunnel(t)
+	ctx := context.Background()
+	both, err := f.store.CreateWebhookEndpoint(ctx, f.a.ID, f.a.Admin(), "https://hooks.example.com/a", []string{"lead.accepted", "lead.rejected"}, "accord", tuesday9)
+	require.NoError(t, err)
+	_, err = f.store.CreateWebhookEndpoint(ctx, f.a.ID, f.a.Admin(), "https://hooks.example.com/b", []string{"breach.created"}, "accord", tuesday9)
+	require.NoError(t, err)
+	_, err = f.store.CreateWebhookEndpoint(ctx, f.b.ID, f.b.Admin(), "https://hooks.example.com/other", []string{"lead.accepted"}, "accord", tuesday9)
+	require.NoError(t, err)
+
+	handoff := func(email string) lead.Lead {
+		res, err := f.store.UpsertLead(ctx, f.a.ID, f.api, lead.Input{Email: str(email)}, tuesday9)
+		require.NoError(t, err)
+		l, err := f.store.Transition(ctx, f.a.ID, f.mktP, res.Lead.ID, lead.TransitionInput{To: lead.StageMQL, OwnerID: &f.rep1.ID}, tuesday9)
+		require.NoError(t, err)
+		return l
+	}
+	acc, rej := handoff("acc@x.test"), handoff("rej@x.test")
+	_, err = f.store.Transition(ctx, f.a.ID, f.repP, acc.ID, lead.TransitionInput{To: lead.StageAccepted}, tuesday9.Add(time.Minute))
+	require.NoError(t, err)
+	_, err = f.store.Transition(ctx, f.a.ID, f.repP, rej.ID, lead.TransitionInput{To: lead.StageRejected, Reason: "no_budget"}, tuesday9.Add(time.Minute))
+	require.NoError(t, err)
+	// A failed decision queues nothing.
+	_, err = f.store.Transition(ctx, f.a.ID, f.repP, rej.ID, lead.TransitionInput{To: lead.StageAccepted}, tuesday9.Add(time.Minute))
+	require.Error(t, err)
+
+	conn := f.db.OwnerConn(t)
+	rows, err := conn.Query(ctx, `SELECT args->>'endpoint_id', args->'event'->>'type', args->'event'->'data'->>'lead_id',
+		args->'event'->'data'->>'reason', args->'event'->>'tenant' FROM river.river_job WHERE kind = 'webhook.deliver' ORDER BY id`)
+	require.NoError(t, err)
+	type job struct{ endpoint, typ, leadID, reason, tenant string }
+	var jobs []job
+	for rows.Next() {
+		var j job
+		var reason *string
+		require.NoError(t, rows.Scan(&j.endpoint, &j.typ, &j.leadID, &reason, &j.tenant))
+		if reason != nil {
+			j.reason = *reason
+		}
+		jobs = append(jobs, j)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []job{
+		{both.ID.String(), "lead.accepted", acc.ID.String(), "", f.a.Slug},
+		{both.ID.String(), "lead.rejected", rej.ID.String(), "no_budget", f.a.Slug},
+	}, jobs, "only the subscribed endpoint of this tenant, once per decision")
+}
+
+// TestStore_BackfillTimers: history stored before any agreement gets its
+// timers (and breaches, at their due times) when backfilled, once.
+func TestStore_BackfillTimers(t *testing.T) {
+	t.Parallel()
+	f := setupFunnel(t)
+	ctx := context.Background()
+	now := tuesday9.Add(72 * time.Hour)
+	created := tuesday9.Add(-time.Hour)
+	res, err := f.store.UpsertLead(ctx, f.a.ID, f.api, lead.Input{Email: str("bulk@x.test"), CreatedAt: &created}, now)
+	require.NoError(t, err)
+	at := tuesday9
+	_, err = f.store.Transition(ctx, f.a.ID, f.api, res.Lead.ID, lead.TransitionInput{To: lead.StageMQL, OwnerID: &f.rep1.ID, At: &at}, now)
+	require.NoError(t, err)
+	other, err := f.store.UpsertLead(ctx, f.a.ID, f.api, lead.Input{Email: str("never@x.test"), CreatedAt: &created}, now)
+	require.NoError(t, err)
+	require.Empty(t, timersOf(t, f, res.Lead.ID), "no agreement, no timer")
+
+	saveAgreement(t, f, 0, respondClause(60))
+	n, err := f.store.BackfillTimers(ctx, f.a.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "every lead of the tenant is looked at")
+	ts := timersOf(t, f, res.Lead.ID)
+	require.Len(t, ts, 1)
+	require.Equal(t, "breached", ts[0].Status)
+	require.True(t, at.Add(time.Hour).Equal(*ts[0].BreachedAt), "breached at its due time")
+	require.Empty(t, timersOf(t, f, other.Lead.ID), "a lead never handed off starts no timer")
+	_, err = f.store.BackfillTimers(ctx, f.a.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, 1, breachCount(t, f, res.Lead.ID), "running it twice records nothing twice")
+}

@@ -171,18 +171,8 @@ func (sw *sweeper) enterTenant(ctx context.Context, tid tenant.ID) error {
 		return fmt.Errorf("find tenant: %w", err)
 	}
 	sw.tenant = t
-	rows, err := sw.tx.Query(ctx, `SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND active`, tid)
-	if err != nil {
-		return fmt.Errorf("webhook endpoints: %w", err)
-	}
-	sw.endpoints, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (endpointRow, error) {
-		var e endpointRow
-		return e, r.Scan(&e.id, &e.events)
-	})
-	if err != nil {
-		return fmt.Errorf("scan webhook endpoints: %w", err)
-	}
-	return nil
+	sw.endpoints, err = findEndpoints(ctx, sw.tx, tid)
+	return err
 }
 
 func (sw *sweeper) agreement(ctx context.Context, tid tenant.ID, version int) (sla.Agreement, error) {
@@ -433,7 +423,7 @@ func (sw *sweeper) notify(ctx context.Context, to []uuid.UUID, n Notification) e
 		}
 		link := strings.TrimRight(sw.opts.BaseURL, "/") + n.Link
 		msg := mail.Message{To: email, Subject: n.Title,
-			Text: fmt.Sprintf("Hello %s,\n\n%s\n%s\n\nOpen the lead: %s\n\n— Accord, %s\n", name, n.Title, n.Body, link, sw.tenant.Name)}
+			Text: fmt.Sprintf("Hello %s,\n\n%s\n%s\n\nOpen it in Accord: %s\n\n— Accord, %s\n", name, n.Title, n.Body, link, sw.tenant.Name)}
 		if _, err := sw.s.jobs.InsertTx(ctx, sw.tx, mail.SendArgs{TenantID: sw.tenant.ID.String(), Message: msg}, nil); err != nil {
 			return fmt.Errorf("queue e-mail: %w", err)
 		}
@@ -441,12 +431,30 @@ func (sw *sweeper) notify(ctx context.Context, to []uuid.UUID, n Notification) e
 	return nil
 }
 
-// webhook queues one delivery job per endpoint subscribed to the event.
+// webhook queues the deliveries of a timer event.
 func (sw *sweeper) webhook(ctx context.Context, eventType string, d dueTimer, text string) error {
+	return sw.event(ctx, eventType, fmt.Sprintf("%s/%d", d.id, d.level), map[string]any{
+		"timer_id": d.id, "lead_id": d.leadID, "kind": d.kind, "side": d.side, "clause_id": d.clauseID,
+		"holder_id": d.holderID, "team_id": d.teamID, "due_at": d.dueAt, "breached_at": d.breachedAt,
+		"escalation_level": d.level, "lead_url": strings.TrimRight(sw.opts.BaseURL, "/") + "/leads/" + d.leadID.String(),
+	}, text)
+}
+
+// event queues one delivery job per endpoint subscribed to eventType. key
+// names the occurrence: its event id is derived from it, so a retried or
+// repeated sweep sends the same id and receivers can drop duplicates.
+func (sw *sweeper) event(ctx context.Context, eventType, key string, data map[string]any, text string) error {
+	return queueEvent(ctx, sw.s, sw.tx, sw.tenant, sw.endpoints, eventType, key, data, text, sw.now)
+}
+
+// queueEvent queues the deliveries of one event to the endpoints subscribed
+// to it, in the caller's transaction.
+func queueEvent(ctx context.Context, s *Store, tx pgx.Tx, t tenant.Tenant, endpoints []endpointRow, eventType, key string,
+	data map[string]any, text string, now time.Time) error {
 	var subscribed []endpointRow
-	for _, e := range sw.endpoints {
-		for _, t := range e.events {
-			if t == eventType {
+	for _, e := range endpoints {
+		for _, et := range e.events {
+			if et == eventType {
 				subscribed = append(subscribed, e)
 				break
 			}
@@ -455,22 +463,33 @@ func (sw *sweeper) webhook(ctx context.Context, eventType string, d dueTimer, te
 	if len(subscribed) == 0 {
 		return nil
 	}
-	data, err := json.Marshal(map[string]any{
-		"timer_id": d.id, "lead_id": d.leadID, "kind": d.kind, "side": d.side, "clause_id": d.clauseID,
-		"holder_id": d.holderID, "team_id": d.teamID, "due_at": d.dueAt, "breached_at": d.breachedAt,
-		"escalation_level": d.level, "lead_url": strings.TrimRight(sw.opts.BaseURL, "/") + "/leads/" + d.leadID.String(),
-	})
+	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("encode webhook data: %w", err)
 	}
-	// One event id per occurrence, the same for every endpoint and retry.
-	ev := webhook.Event{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("%s/%s/%d", eventType, d.id, d.level))).String(),
-		Type: eventType, CreatedAt: sw.now, Tenant: sw.tenant.Slug, Data: data}
+	ev := webhook.Event{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventType+"/"+key)).String(),
+		Type: eventType, CreatedAt: now, Tenant: t.Slug, Data: raw}
 	for _, e := range subscribed {
-		if _, err := sw.s.jobs.InsertTx(ctx, sw.tx, webhook.DeliverArgs{TenantID: sw.tenant.ID.String(), EndpointID: e.id.String(),
+		if _, err := s.jobs.InsertTx(ctx, tx, webhook.DeliverArgs{TenantID: t.ID.String(), EndpointID: e.id.String(),
 			Event: ev, Text: text}, &river.InsertOpts{MaxAttempts: webhook.MaxAttempts}); err != nil {
 			return fmt.Errorf("queue webhook: %w", err)
 		}
 	}
 	return nil
+}
+
+// findEndpoints returns the active webhook endpoints of the tenant in scope.
+func findEndpoints(ctx context.Context, tx pgx.Tx, tid tenant.ID) ([]endpointRow, error) {
+	rows, err := tx.Query(ctx, `SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND active`, tid)
+	if err != nil {
+		return nil, fmt.Errorf("webhook endpoints: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (endpointRow, error) {
+		var e endpointRow
+		return e, r.Scan(&e.id, &e.events)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan webhook endpoints: %w", err)
+	}
+	return out, nil
 }

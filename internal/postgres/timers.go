@@ -425,6 +425,45 @@ func nextCheck(row timerRow, t sla.Timer, ex storedTimer, had bool, now time.Tim
 	return nil
 }
 
+// BackfillTimers computes the timers of every lead of tenant tid from its
+// history, 500 leads per transaction: for history stored without them (the
+// demo seed, a bulk load). Leads whose history starts no timer are left as
+// they are; it is safe to run twice.
+func (s *Store) BackfillTimers(ctx context.Context, tid tenant.ID, now time.Time) (int, error) {
+	after := uuid.Nil
+	total := 0
+	for {
+		var n int
+		err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, leadSelect+` WHERE l.tenant_id = $1 AND l.id > $2 ORDER BY l.id LIMIT 500`, tid, after)
+			if err != nil {
+				return fmt.Errorf("query leads: %w", err)
+			}
+			leads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lead.Lead, error) { return scanLead(r) })
+			if err != nil {
+				return fmt.Errorf("scan leads: %w", err)
+			}
+			for _, l := range leads {
+				if err := s.syncTimers(ctx, tx, tid, l, now, false); err != nil {
+					return err
+				}
+			}
+			n = len(leads)
+			if n > 0 {
+				after = leads[n-1].ID
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < 500 {
+			return total, nil
+		}
+	}
+}
+
 // RecomputeTimers recomputes the timers of every lead of tenant tid that
 // has a running timer, a batch of leads per transaction; repin moves them
 // to the version in force. It returns the number of leads.

@@ -13,6 +13,7 @@ import (
 	"github.com/accordhq/accord/internal/lead"
 	"github.com/accordhq/accord/internal/tenant"
 	"github.com/accordhq/accord/internal/validator"
+	"github.com/accordhq/accord/internal/webhook"
 )
 
 // mover describes principal p acting on lead l, for the funnel's rules.
@@ -151,8 +152,48 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	if !l.Stage.Open() {
 		l.SnoozedUntil = nil
 	}
+	if in.To == lead.StageAccepted || in.To == lead.StageRejected {
+		if err := s.queueDecisionEvent(ctx, tx, tid, l, from, in.Reason, actor, now); err != nil {
+			return lead.Lead{}, err
+		}
+	}
 	// The move starts, meets or cancels timers in this same transaction.
 	return l, s.syncTimers(ctx, tx, tid, l, now, false)
+}
+
+// queueDecisionEvent queues the lead.accepted or lead.rejected webhooks of
+// a decision, in its transaction: delivered if and only if it is stored.
+func (s *Store) queueDecisionEvent(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, from, reason string, actor auth.Actor, now time.Time) error {
+	eventType := webhook.LeadAccepted
+	if l.Stage == lead.StageRejected {
+		eventType = webhook.LeadRejected
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT e.id, e.events, t.slug FROM webhook_endpoints e JOIN tenants t ON t.id = e.tenant_id
+		WHERE e.tenant_id = $1 AND e.active AND $2 = ANY (e.events)`, tid, eventType)
+	if err != nil {
+		return fmt.Errorf("webhook endpoints: %w", err)
+	}
+	var slug string
+	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (endpointRow, error) {
+		var e endpointRow
+		return e, r.Scan(&e.id, &e.events, &slug)
+	})
+	if err != nil {
+		return fmt.Errorf("scan webhook endpoints: %w", err)
+	}
+	if len(eps) == 0 {
+		return nil
+	}
+	data := map[string]any{"lead_id": l.ID, "external_id": l.ExternalID, "email": l.Email, "company": l.Company,
+		"segment": l.Segment, "source": l.Source, "campaign": l.Campaign, "from": from, "to": l.Stage, "at": l.StageChangedAt,
+		"owner_id": l.OwnerID, "team_id": l.TeamID, "actor": map[string]any{"type": actor.Type, "id": nullUUID(actor.ID), "name": actor.Name}}
+	text := fmt.Sprintf("%s accepted %s", actor.Name, l.Name())
+	if eventType == webhook.LeadRejected {
+		data["reason"] = reason
+		text = fmt.Sprintf("%s rejected %s (%s)", actor.Name, l.Name(), reason)
+	}
+	return queueEvent(ctx, s, tx, tenant.Tenant{ID: tid, Slug: slug}, eps, eventType, fmt.Sprintf("%s/%d", l.ID, l.Version), data, text, now)
 }
 
 // assignment is where a handoff sends a lead and why.

@@ -81,6 +81,9 @@ type WebhookUpdate struct {
 	Events []string
 	Format *string
 	Active *bool
+	// ToggleActive flips the endpoint on or off from what it is now (the
+	// settings page's button), so a double submit cannot fight itself.
+	ToggleActive bool
 }
 
 // UpdateWebhookEndpoint changes endpoint id of tenant tid.
@@ -103,6 +106,9 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, tid tenant.ID, actor 
 		}
 		if u.Active != nil {
 			e.Active = *u.Active
+		}
+		if u.ToggleActive {
+			e.Active = !before.Active
 		}
 		if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET url = $3, events = $4, format = $5, active = $6 WHERE tenant_id = $1 AND id = $2`,
 			tid, id, e.URL, e.Events, e.Format, e.Active); err != nil {

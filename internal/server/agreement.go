@@ -82,37 +82,22 @@ func clauseView(c sla.Clause, cals map[uuid.UUID]string) view.ClauseView {
 
 func (s *Server) handleAgreementShow(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	ctx := r.Context()
-	a, err := s.store.FindAgreement(ctx, p.TenantID())
+	o, err := s.store.FindAgreementOverview(r.Context(), p.TenantID(), s.now(), 20)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	cals, err := s.store.FindCalendars(ctx, p.TenantID())
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	teams, err := s.store.FindTeams(ctx, p.TenantID())
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	versions, err := s.store.FindAgreementVersions(ctx, p.TenantID(), 20)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
+	a, versions := o.Agreement, o.Versions
 	loc := p.Location()
 	names := map[uuid.UUID]string{}
 	v := view.AgreementView{Version: a.Version, Author: a.Author, Effective: a.EffectiveFrom.In(loc).Format("2 Jan 2006"), CanEdit: p.Can(auth.PermEditAgreement)}
-	for _, c := range cals {
+	for _, c := range o.Calendars {
 		names[c.ID] = c.Name
 		cv := view.CalendarView{ID: c.ID.String(), Name: c.Name, TimeZone: c.TimeZone, Hours: c.Hours.Describe(), Default: c.IsDefault, AlwaysOpen: c.AlwaysOpen}
 		for _, h := range c.Holidays {
 			cv.Holidays = append(cv.Holidays, h.Date+" "+h.Name)
 		}
-		for _, t := range teams {
+		for _, t := range o.Teams {
 			if (t.CalendarID != nil && *t.CalendarID == c.ID) || (t.CalendarID == nil && c.IsDefault) {
 				cv.Teams = append(cv.Teams, t.Name)
 			}
@@ -120,10 +105,22 @@ func (s *Server) handleAgreementShow(w http.ResponseWriter, r *http.Request) {
 		v.Calendars = append(v.Calendars, cv)
 	}
 	for _, c := range a.Clauses {
+		cv := clauseView(c, names)
+		for _, ps := range o.Periods {
+			if ps.Clause.ID != c.ID {
+				continue
+			}
+			pv := periodView(ps)
+			if ps.Recorded {
+				cv.Results = append(cv.Results, pv)
+			} else {
+				cv.Standing = &pv
+			}
+		}
 		if c.Side == tenant.SideSales {
-			v.Sales = append(v.Sales, clauseView(c, names))
+			v.Sales = append(v.Sales, cv)
 		} else {
-			v.Marketing = append(v.Marketing, clauseView(c, names))
+			v.Marketing = append(v.Marketing, cv)
 		}
 	}
 	for i, ver := range versions {
@@ -135,6 +132,17 @@ func (s *Server) handleAgreementShow(w http.ResponseWriter, r *http.Request) {
 			At: ver.EffectiveFrom.In(loc).Format("2 Jan 2006, 15:04"), Changes: diffClauses(prev, ver.Clauses)})
 	}
 	s.render(w, r, http.StatusOK, view.AgreementPage(s.page(r, "Agreement", "agreement"), v))
+}
+
+// periodView phrases a period clause's standing or result.
+func periodView(ps postgres.PeriodStanding) view.PeriodView {
+	c, r := ps.Clause, ps.Result
+	v := view.PeriodView{Label: ps.Label(), Status: string(r.Status), Target: c.FormatActual(r.Target), Actual: "no data",
+		Pace: c.Pace(r), FromNext: ps.FromNextPeriod}
+	if r.Actual != nil {
+		v.Actual = c.FormatActual(*r.Actual)
+	}
+	return v
 }
 
 // diffClauses says what changed between two versions, clause by clause.

@@ -34,7 +34,7 @@ var SettingsTabs = []SettingsTab{
 	{Key: "reasons", Label: "Rejection reasons", Href: "/settings/reasons", Built: true},
 	{Key: "qualification", Label: "Qualification", Href: "/settings/qualification", Built: true},
 	{Key: "targets", Label: "Targets", Href: "/settings/targets", Built: true},
-	{Key: "webhooks", Label: "Webhooks", Href: "/settings/webhooks"},
+	{Key: "webhooks", Label: "Webhooks", Href: "/settings/webhooks", Built: true},
 }
 
 func settingsTabs(active string) templ.Component {
