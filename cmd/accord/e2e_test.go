@@ -97,11 +97,13 @@ func (p *process) waitFor(t *testing.T, want string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
+		// The captured output counts too: a line read while waiting for
+		// an earlier one, or from the other pipe, is not lost.
+		if strings.Contains(p.output(), want) {
+			return
+		}
 		select {
-		case line := <-p.lines:
-			if strings.Contains(line, want) {
-				return
-			}
+		case <-p.lines:
 		case err := <-p.done:
 			p.done <- err
 			t.Fatalf("accord exited (%v) before printing %q:\n%s", err, want, p.output())
@@ -174,8 +176,10 @@ func TestEndToEnd_ServeTokenRestart(t *testing.T) {
 	require.Error(t, err, "nothing listens any more")
 
 	again := start(t, env, "serve", "--demo")
+	// stdout and stderr are separate pipes, so wait for each line rather
+	// than assuming the log line arrived before the banner.
 	again.waitFor(t, "Accord is serving", 60*time.Second)
-	require.Contains(t, again.output(), "demo tenant acme exists", "the data was kept")
+	again.waitFor(t, "demo tenant acme exists", 10*time.Second) // the data was kept
 	requireStatus(t, "http://"+addr+"/readyz", http.StatusOK)
 	require.NoError(t, again.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-again.done)

@@ -28,6 +28,11 @@ type Message struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html,omitempty"`
+	// MessageID, when set, is the left part of the Message-ID header (the
+	// sender's domain is the right part): the same for every send of one
+	// message, so a resend after a crash reads as a duplicate. Letters,
+	// digits and ".-_+=" only. Empty: a random one.
+	MessageID string `json:"message_id,omitempty"`
 }
 
 // SendArgs is the durable job that sends one message.
@@ -97,6 +102,9 @@ func (s *Sender) Send(msg Message) error {
 	if err != nil {
 		return fmt.Errorf("recipient: %w", err)
 	}
+	if !validMessageID(msg.MessageID) {
+		return fmt.Errorf("message id %q: use letters, digits and .-_+= only", msg.MessageID)
+	}
 	from, err := mail.ParseAddress(s.cfg.From)
 	if err != nil {
 		return fmt.Errorf("sender: %w", err)
@@ -164,7 +172,11 @@ func (s *Sender) compose(from, to *mail.Address, msg Message) ([]byte, error) {
 	h.Set("To", to.String())
 	h.Set("Subject", mime.QEncoding.Encode("utf-8", msg.Subject))
 	h.Set("Date", s.now().Format(time.RFC1123Z))
-	h.Set("Message-ID", "<"+randomID()+"@"+domainOf(from.Address)+">")
+	id := msg.MessageID
+	if id == "" {
+		id = randomID()
+	}
+	h.Set("Message-ID", "<"+id+"@"+domainOf(from.Address)+">")
 	h.Set("MIME-Version", "1.0")
 	writeHeader := func() {
 		for _, k := range []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"} {
@@ -220,6 +232,22 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return "accord.invalid"
+}
+
+// validMessageID reports whether id may stand left of the @ in a
+// Message-ID (a dot-atom, conservatively): nothing that could end the
+// header or start another.
+func validMessageID(id string) bool {
+	if len(id) > 200 || strings.HasPrefix(id, ".") || strings.HasSuffix(id, ".") || strings.Contains(id, "..") {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_+=", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func randomID() string {

@@ -34,6 +34,21 @@ func TestSender_Send(t *testing.T) {
 	require.Contains(t, m.Data, "<p>HTML body</p>")
 	require.Equal(t, now.Format(time.RFC1123Z), m.Header("Date"))
 
+	require.Regexp(t, `^<[0-9a-f]{24}@acme\.test>$`, m.Header("Message-ID"), "a random Message-ID when the message names none")
+
+	t.Run("MessageID", func(t *testing.T) {
+		msg := mail.Message{To: "ana@example.com", Subject: "x", Text: "y", MessageID: "accord-job-7.t-1"}
+		require.NoError(t, s.Send(msg))
+		require.NoError(t, s.Send(msg), "sent again: a resend")
+		got := srv.Messages()
+		require.Equal(t, "<accord-job-7.t-1@acme.test>", got[len(got)-1].Header("Message-ID"))
+		require.Equal(t, got[len(got)-2].Header("Message-ID"), got[len(got)-1].Header("Message-ID"))
+		for _, bad := range []string{"a b", "x\r\nBcc: eve@example.com", "<x>", "a@b", ".x", "x..y"} {
+			msg.MessageID = bad
+			require.Error(t, s.Send(msg), "%q", bad)
+		}
+	})
+
 	t.Run("TemporaryFailure", func(t *testing.T) {
 		srv.FailNext(1)
 		err := s.Send(mail.Message{To: "ana@example.com", Subject: "x", Text: "y"})

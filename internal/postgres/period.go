@@ -333,7 +333,10 @@ func (s *Store) closeTenantPeriods(ctx context.Context, tid tenant.ID, now time.
 				}
 			}
 		}
-		return nil
+		if sw == nil {
+			return nil
+		}
+		return sw.flush(ctx)
 	})
 	return res, err
 }
@@ -359,13 +362,11 @@ func (sw *sweeper) announcePeriod(ctx context.Context, p PeriodStanding, m sla.P
 		return fmt.Errorf("scan period recipients: %w", err)
 	}
 	key := fmt.Sprintf("period:%s:%s", p.Clause.ID, p.From.Format(time.DateOnly))
-	if err := sw.notify(ctx, to, Notification{Kind: "period." + string(r.Status), Title: title, Body: body, Link: "/agreement", DedupeKey: key}); err != nil {
-		return err
-	}
+	sw.notify(to, Notification{Kind: "period." + string(r.Status), Title: title, Body: body, Link: "/agreement", DedupeKey: key})
 	if r.Status != sla.PeriodMissed {
 		return nil
 	}
-	return sw.event(ctx, webhook.PeriodMissed, key, map[string]any{
+	return sw.event(webhook.PeriodMissed, key, map[string]any{
 		"clause_id": p.Clause.ID, "kind": p.Clause.Kind, "side": p.Clause.Side, "agreement_version": p.Version,
 		"period": string(p.Clause.Period), "from": p.From.Format(time.DateOnly), "to": p.To.Format(time.DateOnly),
 		"target": r.Target, "actual": r.Actual, "handoffs": m.Handoffs,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
@@ -147,8 +148,8 @@ func (s *Store) PreviewAgreement(ctx context.Context, tid tenant.ID, proposed []
 				}
 			}
 			for i := w; i < len(list); i += workers {
-				count(sla.Evaluate(*list[i], sla.Versions{Current: cur}, cals, now), 0)
-				count(sla.Evaluate(*list[i], sla.Versions{Current: prop}, cals, now), 1)
+				count(sla.EvaluateOutcomes(*list[i], sla.Versions{Current: cur}, cals, now), 0)
+				count(sla.EvaluateOutcomes(*list[i], sla.Versions{Current: prop}, cals, now), 1)
 			}
 			parts[w] = t
 		}(w)
@@ -230,92 +231,82 @@ func loadNames(ctx context.Context, tx pgx.Tx, tid tenant.ID, names map[uuid.UUI
 // in four streamed queries (not one query per lead).
 func loadWindowFacts(ctx context.Context, tx pgx.Tx, tid tenant.ID, from time.Time) (map[uuid.UUID]*sla.Facts, error) {
 	facts := map[uuid.UUID]*sla.Facts{}
+	// The leads handed off in the window. Their timers there depend only on
+	// what happened from the handoff on, so every other read is bounded by
+	// the window too: range scans, no per-lead lookups.
 	rows, err := tx.Query(ctx, `
 		SELECT l.id, coalesce(l.segment, ''), l.source FROM leads l
-		WHERE l.tenant_id = $1 AND EXISTS (SELECT FROM lead_transitions t
-		  WHERE t.tenant_id = $1 AND t.lead_id = l.id AND t.to_stage = 'mql' AND t.at >= $2)`, tid, from)
+		JOIN (SELECT DISTINCT lead_id FROM lead_transitions WHERE tenant_id = $1 AND to_stage = 'mql' AND at >= $2) h ON h.lead_id = l.id
+		WHERE l.tenant_id = $1`, tid, from)
 	if err != nil {
 		return nil, fmt.Errorf("window leads: %w", err)
 	}
-	for rows.Next() {
-		var id uuid.UUID
-		f := &sla.Facts{}
-		if err := rows.Scan(&id, &f.Segment, &f.Source); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("scan window lead: %w", err)
-		}
-		facts[id] = f
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	var id uuid.UUID
+	f := &sla.Facts{}
+	if _, err := pgx.ForEachRow(rows, []any{(*[16]byte)(&id), &f.Segment, &f.Source}, func() error {
+		facts[id] = &sla.Facts{Segment: f.Segment, Source: f.Source}
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("window leads: %w", err)
 	}
 	if len(facts) == 0 {
 		return facts, nil
 	}
-	// The window's leads, as a set the other queries join on.
-	set := `(SELECT l.id FROM leads l WHERE l.tenant_id = $1 AND EXISTS (SELECT FROM lead_transitions t
-		WHERE t.tenant_id = $1 AND t.lead_id = l.id AND t.to_stage = 'mql' AND t.at >= $2))`
-	stream := func(q string, scan func(pgx.Rows) error) error {
+	each := func(what, q string, dest []any, add func(*sla.Facts)) error {
 		rows, err := tx.Query(ctx, q, tid, from)
 		if err != nil {
-			return err
+			return fmt.Errorf("window %s: %w", what, err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
+		if _, err := pgx.ForEachRow(rows, dest, func() error {
+			if f, ok := facts[id]; ok {
+				add(f)
 			}
-		}
-		return rows.Err()
-	}
-	var id uuid.UUID
-	if err := stream(`SELECT lead_id, seq, at, to_stage FROM lead_transitions WHERE tenant_id = $1 AND lead_id IN `+set, func(r pgx.Rows) error {
-		var m sla.Move
-		if err := r.Scan(&id, &m.Seq, &m.At, &m.To); err != nil {
-			return err
-		}
-		facts[id].Moves = append(facts[id].Moves, m)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("window transitions: %w", err)
-	}
-	if err := stream(`SELECT lead_id, kind, at FROM lead_activities WHERE tenant_id = $1
-		AND kind IN ('call', 'email', 'meeting', 'linkedin', 'nurture') AND lead_id IN `+set, func(r pgx.Rows) error {
-		var kind string
-		var at time.Time
-		if err := r.Scan(&id, &kind, &at); err != nil {
-			return err
-		}
-		if kind == "nurture" {
-			facts[id].Nurtures = append(facts[id].Nurtures, at)
-		} else {
-			facts[id].Touches = append(facts[id].Touches, at)
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("window activities: %w", err)
-	}
-	if err := stream(`SELECT lead_id, at, until FROM lead_pauses WHERE tenant_id = $1 AND lead_id IN `+set, func(r pgx.Rows) error {
-		var w sla.Window
-		if err := r.Scan(&id, &w.From, &w.Until); err != nil {
-			return err
-		}
-		facts[id].Pauses = append(facts[id].Pauses, w)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("window pauses: %w", err)
-	}
-	if err := stream(`SELECT lead_id, at, owner_id, team_id FROM lead_assignments WHERE tenant_id = $1 AND lead_id IN `+set+` ORDER BY at, id`,
-		func(r pgx.Rows) error {
-			var h sla.Holding
-			if err := r.Scan(&id, &h.At, &h.Owner, &h.Team); err != nil {
-				return err
-			}
-			facts[id].Holdings = append(facts[id].Holdings, h)
 			return nil
 		}); err != nil {
-		return nil, fmt.Errorf("window assignments: %w", err)
+			return fmt.Errorf("window %s: %w", what, err)
+		}
+		return nil
+	}
+	var m sla.Move
+	if err := each("transitions", `SELECT lead_id, seq, at, to_stage FROM lead_transitions WHERE tenant_id = $1 AND at >= $2`,
+		[]any{(*[16]byte)(&id), &m.Seq, &m.At, &m.To}, func(f *sla.Facts) { f.Moves = append(f.Moves, m) }); err != nil {
+		return nil, err
+	}
+	var kind string
+	var at time.Time
+	if err := each("activities", `SELECT lead_id, kind, at FROM lead_activities
+		WHERE tenant_id = $1 AND kind IN ('call', 'email', 'meeting', 'linkedin', 'nurture') AND at >= $2`,
+		[]any{(*[16]byte)(&id), &kind, &at}, func(f *sla.Facts) {
+			if kind == "nurture" {
+				f.Nurtures = append(f.Nurtures, at)
+			} else {
+				f.Touches = append(f.Touches, at)
+			}
+		}); err != nil {
+		return nil, err
+	}
+	var w sla.Window
+	if err := each("pauses", `SELECT lead_id, at, until FROM lead_pauses WHERE tenant_id = $1 AND until >= $2`,
+		[]any{(*[16]byte)(&id), &w.From, &w.Until}, func(f *sla.Facts) { f.Pauses = append(f.Pauses, w) }); err != nil {
+		return nil, err
+	}
+	var h sla.Holding
+	var owner, team pgtype.UUID
+	if err := each("assignments", `SELECT lead_id, at, owner_id, team_id FROM lead_assignments WHERE tenant_id = $1 AND at >= $2 ORDER BY at, id`,
+		[]any{(*[16]byte)(&id), &h.At, &owner, &team}, func(f *sla.Facts) {
+			f.Holdings = append(f.Holdings, sla.Holding{At: h.At, Owner: optUUID(owner), Team: optUUID(team)})
+		}); err != nil {
+		return nil, err
 	}
 	return facts, nil
+}
+
+// optUUID turns a scanned nullable uuid into an optional one (scanning into
+// pgtype.UUID takes pgx's binary path; *uuid.UUID goes through text).
+func optUUID(u pgtype.UUID) *uuid.UUID {
+	if !u.Valid {
+		return nil
+	}
+	id := uuid.UUID(u.Bytes)
+	return &id
 }

@@ -24,7 +24,7 @@ type bundle struct {
 	a, b  postgrestest.Tenant
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	db := postgrestest.NewDB(t)
 	return &bundle{

@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -100,23 +103,26 @@ func (s *Store) SweepDueTimers(ctx context.Context, now time.Time, limit int, op
 		return res, fmt.Errorf("read due timers: %w", err)
 	}
 	res.Claimed = len(due)
+	// One tenant's timers form one batch under its row-level security.
+	slices.SortStableFunc(due, func(a, b dueTimer) int { return bytes.Compare(a.tenantID[:], b.tenantID[:]) })
 	// The claim is done; the rest acts tenant by tenant under that tenant's
 	// row-level security.
 	if _, err := tx.Exec(ctx, `SELECT set_config('accord.worker', '', true)`); err != nil {
 		return res, fmt.Errorf("leave worker scope: %w", err)
 	}
 	sw := &sweeper{s: s, tx: tx, now: now, opts: opts, res: &res, agreements: map[string]sla.Agreement{}}
-	current := tenant.ID{}
-	for _, d := range due {
-		if d.tenantID != current {
-			if err := sw.enterTenant(ctx, d.tenantID); err != nil {
-				return res, err
-			}
-			current = d.tenantID
+	for len(due) > 0 {
+		n := 1
+		for n < len(due) && due[n].tenantID == due[0].tenantID {
+			n++
 		}
-		if err := sw.process(ctx, d); err != nil {
-			return res, fmt.Errorf("timer %s: %w", d.id, err)
+		if err := sw.enterTenant(ctx, due[0].tenantID); err != nil {
+			return res, err
 		}
+		if err := sw.processBatch(ctx, due[:n]); err != nil {
+			return res, err
+		}
+		due = due[n:]
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return res, fmt.Errorf("commit sweep: %w", mapErr(err))
@@ -155,6 +161,9 @@ type sweeper struct {
 	tenant     tenant.Tenant
 	agreements map[string]sla.Agreement // "tenant/version"
 	endpoints  []endpointRow
+	// Written by flush: notifications and jobs queued meanwhile.
+	notes []Notification
+	jobs  []river.InsertManyParams
 }
 
 type endpointRow struct {
@@ -188,87 +197,330 @@ func (sw *sweeper) agreement(ctx context.Context, tid tenant.ID, version int) (s
 	return a, nil
 }
 
-// process moves one claimed timer on: at risk, breached, escalated.
-func (sw *sweeper) process(ctx context.Context, d dueTimer) error {
+// step is one escalation step of a timer fired by this sweep.
+type firedStep struct {
+	d    *dueTimer
+	c    sla.Clause
+	step int
+}
+
+// processBatch moves one tenant's claimed timers on — at risk, breached,
+// escalated — in a fixed number of statements however many there are:
+// decisions are made in Go, then written with one statement per table.
+func (sw *sweeper) processBatch(ctx context.Context, ds []dueTimer) error {
 	now := sw.now
 	fresh := func(at time.Time) bool { return sw.opts.StaleAfter <= 0 || now.Sub(at) <= sw.opts.StaleAfter }
-	ag, err := sw.agreement(ctx, d.tenantID, d.version)
+	clauses := make([]sla.Clause, len(ds))
+	var breaches, escalations []map[string]any
+	var atRisk []*dueTimer
+	candidates := map[string]firedStep{} // "timer/step" → step to fire if its row is new
+	for i := range ds {
+		d := &ds[i]
+		ag, err := sw.agreement(ctx, d.tenantID, d.version)
+		if err != nil {
+			return err
+		}
+		c, _ := ag.Clause(d.clauseID)
+		clauses[i] = c
+		if d.status.Open() && !d.dueAt.After(now) {
+			d.status, d.breachedAt = sla.StatusBreached, &d.dueAt
+			breaches = append(breaches, map[string]any{"id": uuid.New(), "timer_id": d.id, "lead_id": d.leadID, "kind": d.kind,
+				"side": d.side, "clause_id": d.clauseID, "holder_id": d.holderID, "team_id": d.teamID, "due_at": d.dueAt})
+		}
+		if d.status.Open() && !d.atRiskNotified && !d.warnAt.After(now) {
+			d.status, d.atRiskNotified = sla.StatusAtRisk, true
+			sw.res.AtRisk++
+			if fresh(d.warnAt) && d.holderID != nil {
+				atRisk = append(atRisk, d)
+			}
+		}
+		if d.status == sla.StatusBreached {
+			for d.level < len(d.escalations) && !d.escalations[d.level].After(now) {
+				step := d.level
+				if step > 0 && d.stoppedAt != nil {
+					break // dealt with: the ladder stops after the breach notice
+				}
+				escalations = append(escalations, map[string]any{"timer_id": d.id, "step": step})
+				if fresh(d.escalations[step]) && step < len(c.Escalation) {
+					candidates[fmt.Sprintf("%s/%d", d.id, step)] = firedStep{d: d, c: c, step: step}
+				}
+				d.level++
+			}
+		}
+	}
+	if len(breaches) > 0 {
+		raw, err := json.Marshal(breaches)
+		if err != nil {
+			return fmt.Errorf("encode breaches: %w", err)
+		}
+		tag, err := sw.tx.Exec(ctx, `
+			INSERT INTO sla_breaches (tenant_id, id, timer_id, lead_id, kind, side, clause_id, holder_id, team_id, due_at, breached_at, detected_at)
+			SELECT $1, b.id, b.timer_id, b.lead_id, b.kind, b.side, b.clause_id, b.holder_id, b.team_id, b.due_at, b.due_at, $3
+			FROM jsonb_to_recordset($2) AS b(id uuid, timer_id uuid, lead_id uuid, kind text, side text, clause_id uuid,
+			                                 holder_id uuid, team_id uuid, due_at timestamptz)
+			ON CONFLICT (tenant_id, timer_id) DO NOTHING`, sw.tenant.ID, raw, now)
+		if err != nil {
+			return fmt.Errorf("record breaches: %w", err)
+		}
+		sw.res.Breached += int(tag.RowsAffected())
+	}
+	// Each ladder step fires once: only the rows this sweep inserts fire.
+	var fired []firedStep
+	if len(escalations) > 0 {
+		raw, err := json.Marshal(escalations)
+		if err != nil {
+			return fmt.Errorf("encode escalations: %w", err)
+		}
+		rows, err := sw.tx.Query(ctx, `
+			INSERT INTO sla_escalations (tenant_id, timer_id, step, fired_at)
+			SELECT $1, e.timer_id, e.step, $3 FROM jsonb_to_recordset($2) AS e(timer_id uuid, step int)
+			ON CONFLICT DO NOTHING
+			RETURNING timer_id, step`, sw.tenant.ID, raw, now)
+		if err != nil {
+			return fmt.Errorf("record escalations: %w", err)
+		}
+		var id uuid.UUID
+		var step int
+		if _, err := pgx.ForEachRow(rows, []any{&id, &step}, func() error {
+			if f, ok := candidates[fmt.Sprintf("%s/%d", id, step)]; ok {
+				fired = append(fired, f)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read escalations: %w", err)
+		}
+		sort.Slice(fired, func(i, j int) bool { return fired[i].step < fired[j].step })
+	}
+	sw.res.Escalations += len(fired)
+	if len(atRisk) > 0 || len(fired) > 0 {
+		if err := sw.announce(ctx, atRisk, fired); err != nil {
+			return err
+		}
+	}
+	for _, f := range fired {
+		if f.c.Escalation[f.step].Reassign {
+			if err := sw.reassign(ctx, f.d); err != nil {
+				return err
+			}
+		}
+	}
+	return sw.writeTimers(ctx, ds)
+}
+
+// announce tells the people and endpoints concerned: the holder of each
+// timer newly at risk, and the recipients of each fired ladder step.
+func (sw *sweeper) announce(ctx context.Context, atRisk []*dueTimer, fired []firedStep) error {
+	var leadIDs, holders, teams []uuid.UUID
+	for _, d := range atRisk {
+		leadIDs = append(leadIDs, d.leadID)
+	}
+	for _, f := range fired {
+		leadIDs = append(leadIDs, f.d.leadID)
+		if f.d.holderID != nil {
+			holders = append(holders, *f.d.holderID)
+		}
+		if f.d.teamID != nil {
+			teams = append(teams, *f.d.teamID)
+		}
+	}
+	names := map[uuid.UUID]string{}
+	rows, err := sw.tx.Query(ctx, `
+		SELECT id, coalesce(nullif(trim(first_name || ' ' || last_name), ''), email, nullif(company, ''), 'Unnamed lead')
+		FROM leads WHERE tenant_id = $1 AND id = ANY ($2)`, sw.tenant.ID, leadIDs)
+	if err != nil {
+		return fmt.Errorf("lead names: %w", err)
+	}
+	var id uuid.UUID
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil }); err != nil {
+		return fmt.Errorf("scan lead names: %w", err)
+	}
+	for _, d := range atRisk {
+		c, _ := sw.clause(d)
+		left := d.dueAt.Sub(sw.now).Round(time.Minute)
+		sw.notify([]uuid.UUID{*d.holderID}, Notification{Kind: webhook.TimerAtRisk,
+			Title: fmt.Sprintf("At risk: %s — %s due in %s", names[d.leadID], kindLabel(d.kind), left),
+			Body:  c.Describe(), Link: "/leads/" + d.leadID.String(), DedupeKey: "at_risk:" + d.id.String()})
+		if err := sw.webhook(webhook.TimerAtRisk, *d, d.level,
+			fmt.Sprintf("At risk: %s for %s is due %s", kindLabel(d.kind), names[d.leadID], d.dueAt.UTC().Format(time.RFC3339))); err != nil {
+			return err
+		}
+	}
+	if len(fired) > 0 {
+		dir, err := sw.directory(ctx, holders, teams)
+		if err != nil {
+			return err
+		}
+		for _, f := range fired {
+			d := f.d
+			title := fmt.Sprintf("Breached: %s — %s", names[d.leadID], kindLabel(d.kind))
+			event := webhook.BreachCreated
+			if f.step > 0 {
+				title = fmt.Sprintf("Still unresolved: %s — %s (escalation %d)", names[d.leadID], kindLabel(d.kind), f.step)
+				event = webhook.BreachEscalated
+			}
+			sw.notify(dir.recipients(d, f.c.Escalation[f.step].Notify), Notification{Kind: event, Title: title, Body: f.c.Describe(),
+				Link: "/leads/" + d.leadID.String(), DedupeKey: fmt.Sprintf("breach:%s:%d", d.id, f.step)})
+			if err := sw.webhook(event, *d, f.step+1, title); err != nil {
+				return err
+			}
+		}
+	}
+	return sw.flush(ctx)
+}
+
+func (sw *sweeper) clause(d *dueTimer) (sla.Clause, bool) {
+	a := sw.agreements[d.tenantID.String()+"/"+fmt.Sprint(d.version)]
+	return a.Clause(d.clauseID)
+}
+
+// directory resolves ladder recipients for one batch: the managers of the
+// holders and teams involved, and the active members by role.
+type directory struct {
+	memberManager map[uuid.UUID]*uuid.UUID
+	teamManager   map[uuid.UUID]*uuid.UUID
+	byRole        map[string][]uuid.UUID
+	active        map[uuid.UUID]bool
+}
+
+func (sw *sweeper) directory(ctx context.Context, holders, teams []uuid.UUID) (*directory, error) {
+	dir := &directory{memberManager: map[uuid.UUID]*uuid.UUID{}, teamManager: map[uuid.UUID]*uuid.UUID{}, byRole: map[string][]uuid.UUID{}, active: map[uuid.UUID]bool{}}
+	rows, err := sw.tx.Query(ctx, `SELECT user_id, manager_id, role FROM memberships WHERE tenant_id = $1 AND active`, sw.tenant.ID)
+	if err != nil {
+		return nil, fmt.Errorf("find members: %w", err)
+	}
+	var uid uuid.UUID
+	var mgr *uuid.UUID
+	var role string
+	if _, err := pgx.ForEachRow(rows, []any{&uid, &mgr, &role}, func() error {
+		dir.active[uid] = true
+		dir.byRole[role] = append(dir.byRole[role], uid)
+		if mgr != nil {
+			m := *mgr
+			dir.memberManager[uid] = &m
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("scan members: %w", err)
+	}
+	rows, err = sw.tx.Query(ctx, `SELECT id, manager_id FROM teams WHERE tenant_id = $1 AND id = ANY ($2) AND manager_id IS NOT NULL`, sw.tenant.ID, teams)
+	if err != nil {
+		return nil, fmt.Errorf("find team managers: %w", err)
+	}
+	var tid uuid.UUID
+	if _, err := pgx.ForEachRow(rows, []any{&tid, &mgr}, func() error {
+		m := *mgr
+		dir.teamManager[tid] = &m
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("scan team managers: %w", err)
+	}
+	return dir, nil
+}
+
+// recipients resolves a ladder step's notify list to active members:
+// holder, manager (the holder's own, else their team's), role:<role>,
+// user:<id>.
+func (dir *directory) recipients(d *dueTimer, notify []string) []uuid.UUID {
+	seen := map[uuid.UUID]bool{}
+	var out []uuid.UUID
+	add := func(id *uuid.UUID) {
+		if id != nil && dir.active[*id] && !seen[*id] {
+			seen[*id] = true
+			out = append(out, *id)
+		}
+	}
+	for _, n := range notify {
+		switch {
+		case n == "holder":
+			add(d.holderID)
+		case n == "manager":
+			var mgr *uuid.UUID
+			if d.holderID != nil {
+				mgr = dir.memberManager[*d.holderID]
+			}
+			if mgr == nil && d.teamID != nil {
+				mgr = dir.teamManager[*d.teamID]
+			}
+			add(mgr)
+		case strings.HasPrefix(n, "role:"):
+			for _, id := range dir.byRole[strings.TrimPrefix(n, "role:")] {
+				add(&id)
+			}
+		case strings.HasPrefix(n, "user:"):
+			if id, err := uuid.Parse(strings.TrimPrefix(n, "user:")); err == nil {
+				add(&id)
+			}
+		}
+	}
+	return out
+}
+
+// reassign hands a breached lead to the next rep by routing (a ladder step
+// with reassign).
+func (sw *sweeper) reassign(ctx context.Context, d *dueTimer) error {
+	l, err := findLead(ctx, sw.tx, sw.tenant.ID, d.leadID, false)
 	if err != nil {
 		return err
 	}
-	c, _ := ag.Clause(d.clauseID)
-	if d.status.Open() && !d.dueAt.After(now) {
-		d.status, d.breachedAt = sla.StatusBreached, &d.dueAt
-		tag, err := sw.tx.Exec(ctx, `
-			INSERT INTO sla_breaches (tenant_id, id, timer_id, lead_id, kind, side, clause_id, holder_id, team_id, due_at, breached_at, detected_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
-			ON CONFLICT (tenant_id, timer_id) DO NOTHING`,
-			d.tenantID, uuid.New(), d.id, d.leadID, string(d.kind), d.side, d.clauseID, d.holderID, d.teamID, d.dueAt, now)
-		if err != nil {
-			return fmt.Errorf("record breach: %w", err)
+	a, err := sw.s.handoffOwner(ctx, sw.tx, sw.tenant.ID, l, nil)
+	if err != nil {
+		return err
+	}
+	if a.owner == nil || (l.OwnerID != nil && *a.owner == *l.OwnerID) {
+		return nil
+	}
+	if _, err := sw.tx.Exec(ctx, `UPDATE leads SET owner_id = $3, team_id = $4, updated_at = $5, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
+		sw.tenant.ID, l.ID, a.owner, a.team, sw.now); err != nil {
+		return fmt.Errorf("reassign on escalation: %w", err)
+	}
+	a.why = "escalation of a breached " + kindLabel(d.kind) + ": " + a.why
+	return sw.s.recordAssignment(ctx, sw.tx, sw.tenant.ID, l, a, sw.now, sw.now, auth.Actor{Type: auth.ActorSystem, Name: "Escalation"})
+}
+
+// writeTimers stores the batch's new states and when the worker must look
+// at each again, and the breaches' escalation levels: two statements.
+func (sw *sweeper) writeTimers(ctx context.Context, ds []dueTimer) error {
+	var timers, levels []map[string]any
+	for i := range ds {
+		d := &ds[i]
+		var next *time.Time
+		switch {
+		case d.status.Open() && !d.atRiskNotified && d.warnAt.Before(d.dueAt):
+			next = &d.warnAt
+		case d.status.Open():
+			next = &d.dueAt
+		case d.status == sla.StatusBreached && d.stoppedAt == nil && d.level < len(d.escalations):
+			next = &d.escalations[d.level]
 		}
-		if tag.RowsAffected() > 0 {
-			sw.res.Breached++
+		timers = append(timers, map[string]any{"id": d.id, "status": d.status, "breached_at": d.breachedAt,
+			"at_risk_notified": d.atRiskNotified, "level": d.level, "next": next})
+		if d.status == sla.StatusBreached {
+			levels = append(levels, map[string]any{"timer_id": d.id, "level": d.level})
 		}
 	}
-	if d.status.Open() && !d.atRiskNotified && !d.warnAt.After(now) {
-		d.status, d.atRiskNotified = sla.StatusAtRisk, true
-		sw.res.AtRisk++
-		if fresh(d.warnAt) && d.holderID != nil {
-			name, err := sw.leadName(ctx, d.leadID)
-			if err != nil {
-				return err
-			}
-			left := d.dueAt.Sub(now).Round(time.Minute)
-			if err := sw.notify(ctx, []uuid.UUID{*d.holderID}, Notification{Kind: "timer.at_risk",
-				Title: fmt.Sprintf("At risk: %s — %s due in %s", name, kindLabel(d.kind), left),
-				Body:  c.Describe(), Link: "/leads/" + d.leadID.String(), DedupeKey: "at_risk:" + d.id.String()}); err != nil {
-				return err
-			}
-			if err := sw.webhook(ctx, webhook.TimerAtRisk, d, fmt.Sprintf("At risk: %s for %s is due %s", kindLabel(d.kind), name, d.dueAt.UTC().Format(time.RFC3339))); err != nil {
-				return err
-			}
-		}
-	}
-	if d.status == sla.StatusBreached {
-		for d.level < len(d.escalations) && !d.escalations[d.level].After(now) {
-			step := d.level
-			if step > 0 && d.stoppedAt != nil {
-				break // dealt with: the ladder stops after the breach notice
-			}
-			tag, err := sw.tx.Exec(ctx, `INSERT INTO sla_escalations (tenant_id, timer_id, step, fired_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-				d.tenantID, d.id, step, now)
-			if err != nil {
-				return fmt.Errorf("record escalation: %w", err)
-			}
-			d.level++
-			if tag.RowsAffected() == 0 || !fresh(d.escalations[step]) || step >= len(c.Escalation) {
-				continue
-			}
-			sw.res.Escalations++
-			if err := sw.escalate(ctx, d, c, c.Escalation[step], step); err != nil {
-				return err
-			}
-		}
-		if _, err := sw.tx.Exec(ctx, `UPDATE sla_breaches SET escalation_level = $3 WHERE tenant_id = $1 AND timer_id = $2`,
-			d.tenantID, d.id, d.level); err != nil {
-			return fmt.Errorf("update breach: %w", err)
-		}
-	}
-	var next *time.Time
-	switch {
-	case d.status.Open() && !d.atRiskNotified && d.warnAt.Before(d.dueAt):
-		next = &d.warnAt
-	case d.status.Open():
-		next = &d.dueAt
-	case d.status == sla.StatusBreached && d.stoppedAt == nil && d.level < len(d.escalations):
-		next = &d.escalations[d.level]
+	raw, err := json.Marshal(timers)
+	if err != nil {
+		return fmt.Errorf("encode timers: %w", err)
 	}
 	if _, err := sw.tx.Exec(ctx, `
-		UPDATE sla_timers SET status = $3, breached_at = $4, at_risk_notified = $5, escalation_level = $6, next_check_at = $7, updated_at = $8
-		WHERE tenant_id = $1 AND id = $2`,
-		d.tenantID, d.id, string(d.status), d.breachedAt, d.atRiskNotified, d.level, next, now); err != nil {
-		return fmt.Errorf("update timer: %w", err)
+		UPDATE sla_timers t SET status = u.status, breached_at = u.breached_at, at_risk_notified = u.at_risk_notified,
+		       escalation_level = u.level, next_check_at = u.next, updated_at = $3
+		FROM jsonb_to_recordset($2) AS u(id uuid, status text, breached_at timestamptz, at_risk_notified boolean, level int, next timestamptz)
+		WHERE t.tenant_id = $1 AND t.id = u.id`, sw.tenant.ID, raw, sw.now); err != nil {
+		return fmt.Errorf("update timers: %w", err)
+	}
+	if len(levels) == 0 {
+		return nil
+	}
+	if raw, err = json.Marshal(levels); err != nil {
+		return fmt.Errorf("encode breach levels: %w", err)
+	}
+	if _, err := sw.tx.Exec(ctx, `
+		UPDATE sla_breaches b SET escalation_level = u.level
+		FROM jsonb_to_recordset($2) AS u(timer_id uuid, level int)
+		WHERE b.tenant_id = $1 AND b.timer_id = u.timer_id AND b.escalation_level <> u.level`, sw.tenant.ID, raw); err != nil {
+		return fmt.Errorf("update breaches: %w", err)
 	}
 	return nil
 }
@@ -287,195 +539,161 @@ func kindLabel(k sla.Kind) string {
 	return string(k)
 }
 
-func (sw *sweeper) leadName(ctx context.Context, id uuid.UUID) (string, error) {
-	l, err := findLead(ctx, sw.tx, sw.tenant.ID, id, false)
-	if err != nil {
-		return "", err
+// notify queues in-app notifications (once per dedupe key and recipient)
+// for flush to write, with an e-mail each when e-mail is on.
+func (sw *sweeper) notify(to []uuid.UUID, n Notification) {
+	for _, uid := range to {
+		n.UserID = uid
+		sw.notes = append(sw.notes, n)
 	}
-	return l.Name(), nil
 }
 
-// escalate fires one ladder step: notify its recipients, send the breach
-// webhooks, and reassign by routing when the step says so.
-func (sw *sweeper) escalate(ctx context.Context, d dueTimer, c sla.Clause, st sla.Step, step int) error {
-	name, err := sw.leadName(ctx, d.leadID)
-	if err != nil {
-		return err
-	}
-	recipients, err := sw.recipients(ctx, d, st.Notify)
-	if err != nil {
-		return err
-	}
-	title := fmt.Sprintf("Breached: %s — %s", name, kindLabel(d.kind))
-	event := webhook.BreachCreated
-	if step > 0 {
-		title = fmt.Sprintf("Still unresolved: %s — %s (escalation %d)", name, kindLabel(d.kind), step)
-		event = webhook.BreachEscalated
-	}
-	if err := sw.notify(ctx, recipients, Notification{Kind: event, Title: title, Body: c.Describe(),
-		Link: "/leads/" + d.leadID.String(), DedupeKey: fmt.Sprintf("breach:%s:%d", d.id, step)}); err != nil {
-		return err
-	}
-	if err := sw.webhook(ctx, event, d, title); err != nil {
-		return err
-	}
-	if st.Reassign {
-		l, err := findLead(ctx, sw.tx, sw.tenant.ID, d.leadID, false)
-		if err != nil {
-			return err
+// flush writes the queued notifications in one statement, queues an e-mail
+// for each one that is new (a repeated sweep finds them written and sends
+// nothing), and inserts the queued jobs in one COPY.
+func (sw *sweeper) flush(ctx context.Context) error {
+	if len(sw.notes) > 0 {
+		type noteRow struct {
+			UserID    uuid.UUID `json:"user_id"`
+			Kind      string    `json:"kind"`
+			Title     string    `json:"title"`
+			Body      string    `json:"body"`
+			Link      string    `json:"link"`
+			DedupeKey string    `json:"dedupe_key"`
 		}
-		a, err := sw.s.handoffOwner(ctx, sw.tx, sw.tenant.ID, l, nil)
-		if err != nil {
-			return err
+		rowsIn := make([]noteRow, len(sw.notes))
+		byKey := map[string]Notification{}
+		for i, n := range sw.notes {
+			rowsIn[i] = noteRow{n.UserID, n.Kind, n.Title, n.Body, n.Link, n.DedupeKey}
+			byKey[n.UserID.String()+"/"+n.DedupeKey] = n
 		}
-		if a.owner != nil && (l.OwnerID == nil || *a.owner != *l.OwnerID) {
-			if _, err := sw.tx.Exec(ctx, `UPDATE leads SET owner_id = $3, team_id = $4, updated_at = $5, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
-				sw.tenant.ID, l.ID, a.owner, a.team, sw.now); err != nil {
-				return fmt.Errorf("reassign on escalation: %w", err)
-			}
-			a.why = "escalation of a breached " + kindLabel(d.kind) + ": " + a.why
-			if err := sw.s.recordAssignment(ctx, sw.tx, sw.tenant.ID, l, a, sw.now, sw.now, auth.Actor{Type: auth.ActorSystem, Name: "Escalation"}); err != nil {
+		raw, err := json.Marshal(rowsIn)
+		if err != nil {
+			return fmt.Errorf("encode notifications: %w", err)
+		}
+		rows, err := sw.tx.Query(ctx, `
+			INSERT INTO notifications (tenant_id, user_id, kind, title, body, link, dedupe_key, created_at)
+			SELECT $1, n.user_id, n.kind, n.title, n.body, n.link, n.dedupe_key, $3
+			FROM jsonb_to_recordset($2) AS n(user_id uuid, kind text, title text, body text, link text, dedupe_key text)
+			ON CONFLICT DO NOTHING
+			RETURNING user_id, dedupe_key`, sw.tenant.ID, raw, sw.now)
+		if err != nil {
+			return fmt.Errorf("insert notifications: %w", err)
+		}
+		var written []Notification
+		var uid uuid.UUID
+		var key string
+		if _, err := pgx.ForEachRow(rows, []any{&uid, &key}, func() error {
+			written = append(written, byKey[uid.String()+"/"+key])
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read notifications: %w", err)
+		}
+		sw.notes = sw.notes[:0]
+		sw.res.Notifications += len(written)
+		if sw.opts.Email && len(written) > 0 {
+			if err := sw.queueEmails(ctx, written); err != nil {
 				return err
 			}
 		}
 	}
+	if len(sw.jobs) > 0 {
+		if _, err := sw.s.jobs.InsertManyFastTx(ctx, sw.tx, sw.jobs); err != nil {
+			return fmt.Errorf("queue jobs: %w", err)
+		}
+		sw.jobs = sw.jobs[:0]
+	}
 	return nil
 }
 
-// recipients resolves a ladder step's notify list to members.
-func (sw *sweeper) recipients(ctx context.Context, d dueTimer, notify []string) ([]uuid.UUID, error) {
-	seen := map[uuid.UUID]bool{}
-	var out []uuid.UUID
-	add := func(id *uuid.UUID) {
-		if id != nil && !seen[*id] {
-			seen[*id] = true
-			out = append(out, *id)
-		}
+// queueEmails queues one e-mail per written notification, each with a
+// Message-ID derived from the notification, so a resend after a crash is
+// recognisably the same message.
+func (sw *sweeper) queueEmails(ctx context.Context, ns []Notification) error {
+	ids := make([]uuid.UUID, len(ns))
+	for i, n := range ns {
+		ids[i] = n.UserID
 	}
-	for _, n := range notify {
-		switch {
-		case n == "holder":
-			add(d.holderID)
-		case n == "manager":
-			var mgr *uuid.UUID
-			err := sw.tx.QueryRow(ctx, `
-				SELECT coalesce(
-				  (SELECT manager_id FROM memberships WHERE tenant_id = $1 AND user_id = $2),
-				  (SELECT manager_id FROM teams WHERE tenant_id = $1 AND id = $3))`,
-				sw.tenant.ID, nullIfNil(d.holderID), nullIfNil(d.teamID)).Scan(&mgr)
-			if err != nil {
-				return nil, fmt.Errorf("find manager: %w", err)
-			}
-			add(mgr)
-		case strings.HasPrefix(n, "role:"):
-			rows, err := sw.tx.Query(ctx, `SELECT user_id FROM memberships WHERE tenant_id = $1 AND role = $2 AND active`,
-				sw.tenant.ID, strings.TrimPrefix(n, "role:"))
-			if err != nil {
-				return nil, fmt.Errorf("find role: %w", err)
-			}
-			ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-			if err != nil {
-				return nil, fmt.Errorf("scan role: %w", err)
-			}
-			for i := range ids {
-				add(&ids[i])
-			}
-		case strings.HasPrefix(n, "user:"):
-			if id, err := uuid.Parse(strings.TrimPrefix(n, "user:")); err == nil {
-				var ok bool
-				if err := sw.tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND active)`,
-					sw.tenant.ID, id).Scan(&ok); err != nil {
-					return nil, fmt.Errorf("find user: %w", err)
-				}
-				if ok {
-					add(&id)
-				}
-			}
-		}
+	type person struct{ email, name string }
+	people := map[uuid.UUID]person{}
+	rows, err := sw.tx.Query(ctx, `SELECT id, email, name FROM users WHERE id = ANY ($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("find recipients: %w", err)
 	}
-	return out, nil
-}
-
-// notify writes in-app notifications (once per dedupe key) and, when e-mail
-// is on, queues one e-mail per recipient.
-func (sw *sweeper) notify(ctx context.Context, to []uuid.UUID, n Notification) error {
-	for _, uid := range to {
-		n.UserID = uid
-		var id int64
-		err := sw.tx.QueryRow(ctx, `
-			INSERT INTO notifications (tenant_id, user_id, kind, title, body, link, dedupe_key, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT DO NOTHING RETURNING id`,
-			sw.tenant.ID, uid, n.Kind, n.Title, n.Body, n.Link, n.DedupeKey, sw.now).Scan(&id)
-		if err == pgx.ErrNoRows {
-			continue // notified already
-		}
-		if err != nil {
-			return fmt.Errorf("insert notification: %w", err)
-		}
-		sw.res.Notifications++
-		if !sw.opts.Email {
+	var id uuid.UUID
+	var p person
+	if _, err := pgx.ForEachRow(rows, []any{&id, &p.email, &p.name}, func() error { people[id] = p; return nil }); err != nil {
+		return fmt.Errorf("scan recipients: %w", err)
+	}
+	for _, n := range ns {
+		who, ok := people[n.UserID]
+		if !ok {
 			continue
 		}
-		var email, name string
-		if err := sw.tx.QueryRow(ctx, `SELECT email, name FROM users WHERE id = $1`, uid).Scan(&email, &name); err != nil {
-			return fmt.Errorf("find recipient: %w", err)
-		}
 		link := strings.TrimRight(sw.opts.BaseURL, "/") + n.Link
-		msg := mail.Message{To: email, Subject: n.Title,
-			Text: fmt.Sprintf("Hello %s,\n\n%s\n%s\n\nOpen it in Accord: %s\n\n— Accord, %s\n", name, n.Title, n.Body, link, sw.tenant.Name)}
-		if _, err := sw.s.jobs.InsertTx(ctx, sw.tx, mail.SendArgs{TenantID: sw.tenant.ID.String(), Message: msg}, nil); err != nil {
-			return fmt.Errorf("queue e-mail: %w", err)
-		}
+		msg := mail.Message{To: who.email, Subject: n.Title,
+			MessageID: "accord-" + uuid.NewSHA1(uuid.NameSpaceOID, []byte(sw.tenant.ID.String()+"/"+n.UserID.String()+"/"+n.DedupeKey)).String(),
+			Text:      fmt.Sprintf("Hello %s,\n\n%s\n%s\n\nOpen it in Accord: %s\n\n— Accord, %s\n", who.name, n.Title, n.Body, link, sw.tenant.Name)}
+		sw.jobs = append(sw.jobs, river.InsertManyParams{Args: mail.SendArgs{TenantID: sw.tenant.ID.String(), Message: msg}})
 	}
 	return nil
 }
 
-// webhook queues the deliveries of a timer event.
-func (sw *sweeper) webhook(ctx context.Context, eventType string, d dueTimer, text string) error {
-	return sw.event(ctx, eventType, fmt.Sprintf("%s/%d", d.id, d.level), map[string]any{
+// webhook queues the deliveries of a timer event; level names the
+// occurrence (the ladder step it announces).
+func (sw *sweeper) webhook(eventType string, d dueTimer, level int, text string) error {
+	return sw.event(eventType, fmt.Sprintf("%s/%d", d.id, level), map[string]any{
 		"timer_id": d.id, "lead_id": d.leadID, "kind": d.kind, "side": d.side, "clause_id": d.clauseID,
 		"holder_id": d.holderID, "team_id": d.teamID, "due_at": d.dueAt, "breached_at": d.breachedAt,
-		"escalation_level": d.level, "lead_url": strings.TrimRight(sw.opts.BaseURL, "/") + "/leads/" + d.leadID.String(),
+		"escalation_level": level, "lead_url": strings.TrimRight(sw.opts.BaseURL, "/") + "/leads/" + d.leadID.String(),
 	}, text)
 }
 
-// event queues one delivery job per endpoint subscribed to eventType. key
-// names the occurrence: its event id is derived from it, so a retried or
-// repeated sweep sends the same id and receivers can drop duplicates.
-func (sw *sweeper) event(ctx context.Context, eventType, key string, data map[string]any, text string) error {
-	return queueEvent(ctx, sw.s, sw.tx, sw.tenant, sw.endpoints, eventType, key, data, text, sw.now)
+// event queues, for flush, one delivery per endpoint subscribed to
+// eventType. key names the occurrence: its event id is derived from it, so
+// a retried or repeated sweep sends the same id and receivers can drop
+// duplicates.
+func (sw *sweeper) event(eventType, key string, data map[string]any, text string) error {
+	jobs, err := deliveries(sw.tenant, sw.endpoints, eventType, key, data, text, sw.now)
+	sw.jobs = append(sw.jobs, jobs...)
+	return err
 }
 
 // queueEvent queues the deliveries of one event to the endpoints subscribed
 // to it, in the caller's transaction.
 func queueEvent(ctx context.Context, s *Store, tx pgx.Tx, t tenant.Tenant, endpoints []endpointRow, eventType, key string,
 	data map[string]any, text string, now time.Time) error {
-	var subscribed []endpointRow
-	for _, e := range endpoints {
-		for _, et := range e.events {
-			if et == eventType {
-				subscribed = append(subscribed, e)
-				break
-			}
-		}
+	jobs, err := deliveries(t, endpoints, eventType, key, data, text, now)
+	if err != nil || len(jobs) == 0 {
+		return err
 	}
-	if len(subscribed) == 0 {
-		return nil
-	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("encode webhook data: %w", err)
-	}
-	ev := webhook.Event{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventType+"/"+key)).String(),
-		Type: eventType, CreatedAt: now, Tenant: t.Slug, Data: raw}
-	for _, e := range subscribed {
-		if _, err := s.jobs.InsertTx(ctx, tx, webhook.DeliverArgs{TenantID: t.ID.String(), EndpointID: e.id.String(),
-			Event: ev, Text: text}, &river.InsertOpts{MaxAttempts: webhook.MaxAttempts}); err != nil {
-			return fmt.Errorf("queue webhook: %w", err)
-		}
+	if _, err := s.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("queue webhook: %w", err)
 	}
 	return nil
+}
+
+// deliveries are the delivery jobs of one event: one per endpoint
+// subscribed to it, all with the same event id.
+func deliveries(t tenant.Tenant, endpoints []endpointRow, eventType, key string, data map[string]any, text string, now time.Time) ([]river.InsertManyParams, error) {
+	var out []river.InsertManyParams
+	var ev *webhook.Event
+	for _, e := range endpoints {
+		if !slices.Contains(e.events, eventType) {
+			continue
+		}
+		if ev == nil {
+			raw, err := json.Marshal(data)
+			if err != nil {
+				return nil, fmt.Errorf("encode webhook data: %w", err)
+			}
+			ev = &webhook.Event{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventType+"/"+key)).String(),
+				Type: eventType, CreatedAt: now, Tenant: t.Slug, Data: raw}
+		}
+		out = append(out, river.InsertManyParams{Args: webhook.DeliverArgs{TenantID: t.ID.String(), EndpointID: e.id.String(), Event: *ev, Text: text},
+			InsertOpts: &river.InsertOpts{MaxAttempts: webhook.MaxAttempts}})
+	}
+	return out, nil
 }
 
 // findEndpoints returns the active webhook endpoints of the tenant in scope.

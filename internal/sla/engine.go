@@ -90,7 +90,8 @@ type Timer struct {
 	PausedMinutes int
 	Holders       []HolderSpan
 	// Escalations are the instants of the clause's ladder steps (the first
-	// usually at the breach itself); empty unless breached.
+	// usually at the breach itself), counted from the due time; empty once
+	// met or cancelled.
 	Escalations []time.Time
 }
 
@@ -131,6 +132,17 @@ func (v Versions) forKey(k TimerKey) Agreement {
 // the version it is pinned to (new timers: the current version). It is pure:
 // the same facts give the same timers.
 func Evaluate(f Facts, vs Versions, cals Calendars, now time.Time) []Timer {
+	return evaluate(f, vs, cals, now, true)
+}
+
+// EvaluateOutcomes is Evaluate without holder segments and escalation
+// instants: what a replay of history needs (status, due time, holder), at
+// half the cost.
+func EvaluateOutcomes(f Facts, vs Versions, cals Calendars, now time.Time) []Timer {
+	return evaluate(f, vs, cals, now, false)
+}
+
+func evaluate(f Facts, vs Versions, cals Calendars, now time.Time, detail bool) []Timer {
 	moves := append([]Move(nil), f.Moves...)
 	sort.SliceStable(moves, func(i, j int) bool { return moves[i].Seq < moves[j].Seq })
 	touches := sortedTimes(f.Touches)
@@ -158,7 +170,7 @@ func Evaluate(f Facts, vs Versions, cals Calendars, now time.Time) []Timer {
 				continue
 			}
 			end, endStatus := resolution(kind, c, moves, i, touches, nurtures)
-			t := compute(c, ag.Version, m, end, endStatus, holdings, pauses, cals, now)
+			t := compute(c, ag.Version, m, end, endStatus, holdings, pauses, cals, now, detail)
 			out = append(out, t)
 		}
 	}
@@ -289,7 +301,7 @@ func earliest(a, b time.Time) time.Time {
 
 // compute places one timer in time: its due and warning instants across
 // holder calendars and pauses, its status at now, and the holders' shares.
-func compute(c Clause, version int, start Move, end time.Time, endStatus Status, holdings []Holding, pauses []Window, cals Calendars, now time.Time) Timer {
+func compute(c Clause, version int, start Move, end time.Time, endStatus Status, holdings []Holding, pauses []Window, cals Calendars, now time.Time, detail bool) Timer {
 	t := Timer{ClauseID: c.ID, Version: version, Kind: c.Kind, Side: c.Side, StartSeq: start.Seq, StartedAt: start.At}
 	clk := newClock(c.CalendarID, start.At, holdings, cals)
 	target := time.Duration(c.TargetMinutes) * time.Minute
@@ -363,10 +375,16 @@ func compute(c Clause, version int, start Move, end time.Time, endStatus Status,
 	case t.BreachedAt != nil && t.BreachedAt.Before(now):
 		spanEnd = now
 	}
+	if !detail {
+		return t
+	}
 	t.Holders = holderSpans(clk, holdings, start.At, spanEnd)
-	if t.Status == StatusBreached {
+	// The ladder's instants count from the due time: known while the timer
+	// runs too, so the worker that finds it breached escalates without the
+	// calendars at hand.
+	if t.Status == StatusBreached || t.Status.Open() {
 		for _, st := range c.Escalation {
-			t.Escalations = append(t.Escalations, clk.add(*t.BreachedAt, time.Duration(st.AfterMinutes)*time.Minute))
+			t.Escalations = append(t.Escalations, clk.add(t.DueAt, time.Duration(st.AfterMinutes)*time.Minute))
 		}
 	}
 	return t

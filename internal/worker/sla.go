@@ -17,11 +17,12 @@ import (
 
 // addSLAWorkers registers webhook delivery and timer recomputation.
 func addSLAWorkers(workers *river.Workers, opts Options) {
-	river.AddWorker(workers, &webhookWorker{store: opts.Store, client: opts.Webhooks, logger: opts.Logger, now: opts.Now})
+	river.AddWorker(workers, &webhookWorker{store: opts.Store, client: opts.Webhooks, logger: opts.Logger, backoff: opts.WebhookBackoff})
 	river.AddWorker(workers, &recomputeWorker{store: opts.Store, logger: opts.Logger, now: opts.Now})
 }
 
-// sweepBatch is how many due timers one sweep transaction claims.
+// sweepBatch is how many due timers one sweep transaction claims, unless
+// Options.SweepBatch says otherwise.
 const sweepBatch = 500
 
 // maxSleep bounds how long the breach loop sleeps without looking again: a
@@ -33,9 +34,20 @@ const maxSleep = time.Second
 // index read, so the loop's cost follows the timers that are due, not the
 // timers that exist.
 func (w *Worker) runSLA(ctx context.Context) {
+	var periodsAt time.Time
 	for {
-		if _, err := w.sweepOnce(ctx, w.opts.Now()); err != nil && ctx.Err() == nil {
+		now := w.opts.Now()
+		if _, err := w.sweepOnce(ctx, now); err != nil && ctx.Err() == nil {
 			w.opts.Logger.Error("sla sweep", "error", err.Error())
+		}
+		// Periods end at the tenant's midnight; looking once a minute (and
+		// at start, to catch up after downtime) records them on time
+		// without reading every agreement every second.
+		if periodsAt.IsZero() || now.Sub(periodsAt) >= periodEvery || now.Before(periodsAt) {
+			if _, err := w.closePeriods(ctx, now); err != nil && ctx.Err() == nil {
+				w.opts.Logger.Error("sla periods", "error", err.Error())
+			}
+			periodsAt = now
 		}
 		sleep := maxSleep
 		if next, ok, err := w.opts.Store.NextTimerCheck(ctx); err == nil && ok {
@@ -51,11 +63,27 @@ func (w *Worker) runSLA(ctx context.Context) {
 	}
 }
 
+// periodEvery is how often the breach loop looks for ended periods.
+const periodEvery = time.Minute
+
+// closePeriods records the results of the periods ended by now. Several
+// workers may run it at once: a result is recorded once.
+func (w *Worker) closePeriods(ctx context.Context, now time.Time) (postgres.ClosePeriodsResult, error) {
+	res, err := w.opts.Store.ClosePeriods(ctx, now, postgres.SweepOptions{Email: w.opts.Mailer != nil, BaseURL: w.opts.BaseURL})
+	if err != nil {
+		return res, fmt.Errorf("close periods: %w", err)
+	}
+	if res.Recorded > 0 {
+		w.opts.Logger.Info("sla periods", "recorded", res.Recorded, "missed", res.Missed)
+	}
+	return res, nil
+}
+
 // sweepOnce sweeps until nothing due at now is left.
 func (w *Worker) sweepOnce(ctx context.Context, now time.Time) (postgres.SweepResult, error) {
 	var total postgres.SweepResult
 	for {
-		res, err := w.opts.Store.SweepDueTimers(ctx, now, sweepBatch, postgres.SweepOptions{
+		res, err := w.opts.Store.SweepDueTimers(ctx, now, w.opts.SweepBatch, postgres.SweepOptions{
 			Email: w.opts.Mailer != nil, BaseURL: w.opts.BaseURL, StaleAfter: 24 * time.Hour,
 		})
 		total.Claimed += res.Claimed
@@ -70,7 +98,7 @@ func (w *Worker) sweepOnce(ctx context.Context, now time.Time) (postgres.SweepRe
 			w.opts.Logger.Info("sla sweep", "claimed", res.Claimed, "at_risk", res.AtRisk, "breached", res.Breached,
 				"escalations", res.Escalations, "notifications", res.Notifications)
 		}
-		if res.Claimed < sweepBatch {
+		if res.Claimed < w.opts.SweepBatch {
 			return total, nil
 		}
 	}
@@ -82,10 +110,10 @@ const webhookRetention = 24 * time.Hour
 // webhookWorker delivers one event to one endpoint.
 type webhookWorker struct {
 	river.WorkerDefaults[webhook.DeliverArgs]
-	store  *postgres.Store
-	client *webhook.Client
-	logger *slog.Logger
-	now    func() time.Time
+	store   *postgres.Store
+	client  *webhook.Client
+	logger  *slog.Logger
+	backoff func(attempt int) time.Duration
 }
 
 // Work delivers; a non-2xx answer fails the attempt so River retries it.
@@ -109,7 +137,7 @@ func (ww *webhookWorker) Work(ctx context.Context, job *river.Job[webhook.Delive
 		return river.JobCancel(fmt.Errorf("webhook endpoint %s is switched off", id))
 	}
 	err = ww.client.Deliver(ctx, webhook.Endpoint{URL: ep.URL, Format: ep.Format, Secret: ep.Secret}, job.Args)
-	if err != nil && ww.now().Sub(job.CreatedAt) > webhookRetention {
+	if err != nil && givenUp(job.CreatedAt, job.AttemptedAt) {
 		return river.JobCancel(fmt.Errorf("gave up after 24 hours: %w", err))
 	}
 	if err == nil {
@@ -118,17 +146,33 @@ func (ww *webhookWorker) Work(ctx context.Context, job *river.Job[webhook.Delive
 	return err
 }
 
-// NextRetry backs off from 10 seconds, doubling, to at most 30 minutes.
-func (ww *webhookWorker) NextRetry(job *river.Job[webhook.DeliverArgs]) time.Time {
-	d := 10 * time.Second << min(job.Attempt-1, 8)
-	if d > 30*time.Minute {
-		d = 30 * time.Minute
+// givenUp reports a delivery whose attempt started more than 24 hours after
+// the job was queued. Both instants are River's, on the database's wall
+// clock, so the business clock (Options.Now) does not move the deadline.
+func givenUp(createdAt time.Time, attemptedAt *time.Time) bool {
+	at := time.Now()
+	if attemptedAt != nil {
+		at = *attemptedAt
 	}
-	return ww.now().Add(d)
+	return at.Sub(createdAt) > webhookRetention
+}
+
+// NextRetry waits the worker's backoff after a failed attempt. River
+// schedules on the wall clock and ignores a retry time in its past, so this
+// is wall-clock time too, not the business clock.
+func (ww *webhookWorker) NextRetry(job *river.Job[webhook.DeliverArgs]) time.Time {
+	return time.Now().Add(ww.backoff(job.Attempt))
+}
+
+// webhookBackoff backs off from 10 seconds, doubling, to at most 30 minutes.
+func webhookBackoff(attempt int) time.Duration {
+	d := 10 * time.Second << min(max(attempt-1, 0), 8)
+	return min(d, 30*time.Minute)
 }
 
 // recomputeWorker recomputes a tenant's running timers (an agreement applied
-// to them, a calendar edited).
+// to them, a calendar edited), or with All every lead's (history stored
+// without its timers).
 type recomputeWorker struct {
 	river.WorkerDefaults[postgres.RecomputeArgs]
 	store  *postgres.Store
@@ -143,7 +187,12 @@ func (rw *recomputeWorker) Work(ctx context.Context, job *river.Job[postgres.Rec
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("recompute job: %w", err))
 	}
-	n, err := rw.store.RecomputeTimers(ctx, tid, job.Args.Repin, rw.now())
+	var n int
+	if job.Args.All {
+		n, err = rw.store.BackfillTimers(ctx, tid, rw.now())
+	} else {
+		n, err = rw.store.RecomputeTimers(ctx, tid, job.Args.Repin, rw.now())
+	}
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,23 @@ type Options struct {
 	Webhooks *webhook.Client
 	// NoBreachLoop leaves the SLA sweep to the caller (tests call sweepOnce).
 	NoBreachLoop bool
+	// SweepBatch is how many due timers one sweep transaction claims
+	// (default 500).
+	SweepBatch int
+	// Name identifies the worker in River's tables (its client id, as in
+	// river_leader); empty: River's default, the host name and start time.
+	// Two running workers must not share a name.
+	Name string
+	// WebhookBackoff is the wait after a failed delivery attempt (1 for the
+	// first) before the next; nil: 10 seconds, doubling, at most 30 minutes.
+	WebhookBackoff func(attempt int) time.Duration
+	// JobTimeout cancels a job attempt that runs longer (default 1 minute;
+	// imports take longer and set their own).
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is how long a job may stay running before it is
+	// taken for abandoned (its worker died) and retried; default 5 minutes.
+	// It must not be shorter than JobTimeout.
+	RescueStuckJobsAfter time.Duration
 }
 
 // Worker runs jobs and maintenance until its context ends.
@@ -64,20 +81,34 @@ func New(opts Options) (*Worker, error) {
 	if opts.Webhooks == nil {
 		opts.Webhooks = webhook.NewClient(false, opts.Now)
 	}
+	if opts.SweepBatch <= 0 {
+		opts.SweepBatch = sweepBatch
+	}
+	if opts.WebhookBackoff == nil {
+		opts.WebhookBackoff = webhookBackoff
+	}
+	if opts.JobTimeout == 0 {
+		opts.JobTimeout = time.Minute
+	}
+	if opts.RescueStuckJobsAfter == 0 {
+		// A job whose worker died is retried after this long; no job here
+		// runs longer in one attempt except an import, which resumes.
+		opts.RescueStuckJobsAfter = 5 * time.Minute
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &mailWorker{mailer: opts.Mailer, logger: opts.Logger})
 	addImportWorkers(workers, opts)
 	addSLAWorkers(workers, opts)
 	client, err := river.NewClient(riverpgxv5.New(opts.Store.Pool()), &river.Config{
+		ID:      opts.Name,
 		Schema:  postgres.RiverSchema,
 		Logger:  opts.Logger,
 		Workers: workers,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Concurrency}},
 		// Completed jobs may carry invitation links: keep them briefly.
 		CompletedJobRetentionPeriod: time.Hour,
-		// A job whose worker died is retried after this long; no job here
-		// runs longer in one attempt except an import, which resumes.
-		RescueStuckJobsAfter: 5 * time.Minute,
+		JobTimeout:                  opts.JobTimeout,
+		RescueStuckJobsAfter:        opts.RescueStuckJobsAfter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
@@ -163,7 +194,14 @@ func (m *mailWorker) Work(ctx context.Context, job *river.Job[mail.SendArgs]) er
 	if m.mailer == nil {
 		return river.JobCancel(mail.ErrNotConfigured)
 	}
-	if err := m.mailer.Send(job.Args.Message); err != nil {
+	msg := job.Args.Message
+	if msg.MessageID == "" {
+		// A job keeps its id through retries and rescues, so a message sent
+		// again (its worker died between the SMTP send and marking the job
+		// done) carries the same Message-ID and reads as a duplicate.
+		msg.MessageID = jobMessageID(job.ID, job.Args.TenantID)
+	}
+	if err := m.mailer.Send(msg); err != nil {
 		if errors.Is(err, mail.ErrNotConfigured) {
 			return river.JobCancel(err)
 		}
@@ -171,4 +209,14 @@ func (m *mailWorker) Work(ctx context.Context, job *river.Job[mail.SendArgs]) er
 	}
 	m.logger.Info("mail sent", "tenant_id", job.Args.TenantID, "subject", job.Args.Message.Subject, "attempt", job.Attempt)
 	return nil
+}
+
+// jobMessageID is the Message-ID (left of the @) of the e-mail that job id
+// of tenant tid sends: unique across installations sharing a sender
+// domain, because tenant ids are random.
+func jobMessageID(id int64, tid string) string {
+	if tid == "" {
+		return fmt.Sprintf("accord-job-%d", id)
+	}
+	return fmt.Sprintf("accord-job-%d.%s", id, tid)
 }
