@@ -456,14 +456,14 @@ func (dir *directory) recipients(d *dueTimer, notify []string) []uuid.UUID {
 	return out
 }
 
-// reassign hands a breached lead to the next rep by routing (a ladder step
-// with reassign).
+// reassign hands a breached lead to the next rep by routing other than
+// its holder (a ladder step with reassign).
 func (sw *sweeper) reassign(ctx context.Context, d *dueTimer) error {
 	l, err := findLead(ctx, sw.tx, sw.tenant.ID, d.leadID, false)
 	if err != nil {
 		return err
 	}
-	a, err := sw.s.handoffOwner(ctx, sw.tx, sw.tenant.ID, l, nil)
+	a, err := sw.s.routeOwner(ctx, sw.tx, sw.tenant.ID, l, nil, l.OwnerID)
 	if err != nil {
 		return err
 	}

@@ -65,28 +65,12 @@ func newSweepFixture(b *testing.B) *sweepFixture {
 // due at due plus i*spread for the i-th.
 func (f *sweepFixture) addTimers(b *testing.B, n int, due time.Time, spread time.Duration) {
 	b.Helper()
-	ctx := context.Background()
 	reps := make([]uuid.UUID, len(f.reps))
 	for i, r := range f.reps {
 		reps[i] = r.ID
 	}
-	tag := uuid.NewString()[:8]
-	_, err := f.owner.Exec(ctx, `
-		WITH l AS (
-		  INSERT INTO leads (tenant_id, id, email, first_name, stage, stage_changed_at, owner_id, team_id, currency, created_at, updated_at, version)
-		  SELECT $1, gen_random_uuid(), 'b' || $7 || '-' || g || '@sweep.test', 'Lead ' || g, 'mql', $2, ($5::uuid[])[1 + g % array_length($5, 1)], $6, 'EUR', $2, $2, 2
-		  FROM generate_series(0, $3 - 1) g
-		  RETURNING id, owner_id, team_id, (regexp_match(email, '-([0-9]+)@'))[1]::int AS g)
-		INSERT INTO sla_timers (tenant_id, id, lead_id, kind, side, start_seq, clause_id, agreement_version, status, started_at, due_at,
-		                        warn_at, holder_id, team_id, next_check_at, at_risk_notified, holders, updated_at)
-		SELECT $1, gen_random_uuid(), l.id, 'respond', 'sales', 2, $8, 1, 'running', $2,
-		       $4::timestamptz + l.g * $9::interval, $4::timestamptz + l.g * $9::interval, l.owner_id, l.team_id,
-		       $4::timestamptz + l.g * $9::interval, true, '[]', $2
-		FROM l`,
-		f.tn.ID, due.Add(-time.Hour), n, due, reps, f.team.ID, tag, f.clause.ID, spread)
-	require.NoError(b, err)
-	_, err = f.owner.Exec(ctx, `ANALYZE sla_timers`)
-	require.NoError(b, err)
+	postgrestest.InsertRunningTimers(b, f.owner, postgrestest.RunningTimers{
+		Tenant: uuid.UUID(f.tn.ID), ClauseID: f.clause.ID, TeamID: f.team.ID, Holders: reps, N: n, Due: due, Spread: spread})
 }
 
 func envInt(b *testing.B, name string, def int) int {

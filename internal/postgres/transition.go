@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -207,6 +208,12 @@ type assignment struct {
 // handoffOwner decides the owner of a lead handed off: the one named, else
 // routing (rules → team → round-robin among active reps who are not away).
 func (s *Store) handoffOwner(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, named *uuid.UUID) (assignment, error) {
+	return s.routeOwner(ctx, tx, tid, l, named, nil)
+}
+
+// routeOwner is handoffOwner passing over rep avoid (the holder a breached
+// lead is taken from) unless no one else may take it.
+func (s *Store) routeOwner(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, named, avoid *uuid.UUID) (assignment, error) {
 	if named != nil {
 		m, err := findMember(ctx, tx, tid, *named)
 		if errors.Is(err, ErrNotFound) {
@@ -245,6 +252,9 @@ func (s *Store) handoffOwner(ctx context.Context, tx pgx.Tx, tid tenant.ID, l le
 	eligible, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return assignment{}, fmt.Errorf("scan eligible reps: %w", err)
+	}
+	if avoid != nil && len(eligible) > 1 {
+		eligible = slices.DeleteFunc(eligible, func(id uuid.UUID) bool { return id == *avoid })
 	}
 	rep, ok := lead.NextRep(eligible, last)
 	if !ok {
