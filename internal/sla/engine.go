@@ -1,6 +1,8 @@
 package sla
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"time"
 
@@ -143,15 +145,35 @@ func EvaluateOutcomes(f Facts, vs Versions, cals Calendars, now time.Time) []Tim
 }
 
 func evaluate(f Facts, vs Versions, cals Calendars, now time.Time, detail bool) []Timer {
-	moves := append([]Move(nil), f.Moves...)
-	sort.SliceStable(moves, func(i, j int) bool { return moves[i].Seq < moves[j].Seq })
+	// Facts usually arrive in order (the store reads them so): sort a copy
+	// only when they do not, never the caller's slices.
+	moves := f.Moves
+	if !slices.IsSortedFunc(moves, func(a, b Move) int { return cmp.Compare(a.Seq, b.Seq) }) {
+		moves = append([]Move(nil), moves...)
+		sort.SliceStable(moves, func(i, j int) bool { return moves[i].Seq < moves[j].Seq })
+	}
 	touches := sortedTimes(f.Touches)
 	nurtures := sortedTimes(f.Nurtures)
-	holdings := append([]Holding(nil), f.Holdings...)
-	sort.SliceStable(holdings, func(i, j int) bool { return holdings[i].At.Before(holdings[j].At) })
+	holdings := f.Holdings
+	if !slices.IsSortedFunc(holdings, func(a, b Holding) int { return a.At.Compare(b.At) }) {
+		holdings = append([]Holding(nil), holdings...)
+		sort.SliceStable(holdings, func(i, j int) bool { return holdings[i].At.Before(holdings[j].At) })
+	}
 	pauses := mergeWindows(f.Pauses)
 
+	n := 0
+	for _, m := range moves {
+		switch m.To {
+		case "mql":
+			n += 2
+		case "accepted", "rejected":
+			n++
+		}
+	}
 	var out []Timer
+	if n > 0 {
+		out = make([]Timer, 0, n)
+	}
 	for i, m := range moves {
 		var kinds []Kind
 		switch m.To {
@@ -506,6 +528,9 @@ func (c *clock) elapsed(a, b time.Time) time.Duration {
 }
 
 func sortedTimes(ts []time.Time) []time.Time {
+	if slices.IsSortedFunc(ts, time.Time.Compare) {
+		return ts
+	}
 	out := append([]time.Time(nil), ts...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
 	return out
@@ -514,6 +539,9 @@ func sortedTimes(ts []time.Time) []time.Time {
 // mergeWindows sorts pauses and merges overlapping ones, so overlapping
 // snoozes are not counted twice.
 func mergeWindows(ws []Window) []Window {
+	if len(ws) == 0 {
+		return nil
+	}
 	in := append([]Window(nil), ws...)
 	sort.Slice(in, func(i, j int) bool { return in[i].From.Before(in[j].From) })
 	var out []Window

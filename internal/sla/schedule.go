@@ -3,6 +3,8 @@ package sla
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accordhq/accord/internal/tenant"
@@ -27,7 +29,18 @@ type Schedule struct {
 	week       Week
 	holidays   map[int32]bool // yyyymmdd
 	alwaysOpen bool
+
+	// days caches built days (int64 key of dayAt → *day, never changed
+	// once stored): deadline math visits the same few weeks over and over,
+	// and building a day (zone lookups, holiday check) costs more than the
+	// rest of an 8-hour Add. Safe for concurrent use; bounded by maxCached.
+	days   sync.Map
+	cached atomic.Int32
 }
+
+// maxCached bounds a schedule's day cache (about 1.5 MB at most); past it
+// days are built each time, as without a cache.
+const maxCached = 4096
 
 // ErrNeverOpen reports a calendar with no working time within a year of the
 // start: nothing can ever be due on it.
@@ -110,6 +123,30 @@ func (d *day) add(a, b time.Time) {
 // dayOf returns the local day containing t.
 func (s *Schedule) dayOf(t time.Time) (int, time.Month, int) {
 	return t.In(s.loc).Date()
+}
+
+// dayAt returns the built local day (y, m, d), d unnormalised as build
+// takes it: from the cache, or built (into scratch when the cache is full).
+// The result must not be modified.
+func (s *Schedule) dayAt(y int, m time.Month, d int, scratch *day) *day {
+	if d < -400 || d >= 600 {
+		s.build(y, m, d, scratch)
+		return scratch
+	}
+	k := int64(y)*100_000 + int64(m)*1000 + int64(d+400)
+	if v, ok := s.days.Load(k); ok {
+		return v.(*day)
+	}
+	if s.cached.Load() >= maxCached {
+		s.build(y, m, d, scratch)
+		return scratch
+	}
+	nd := new(day)
+	s.build(y, m, d, nd)
+	if _, loaded := s.days.LoadOrStore(k, nd); !loaded {
+		s.cached.Add(1)
+	}
+	return nd
 }
 
 // build computes the working spans of local day (y, m, d); d may run past
@@ -221,9 +258,9 @@ func (s *Schedule) Add(start time.Time, d time.Duration) (time.Time, error) {
 	remaining := d
 	y, m, dd := s.dayOf(start)
 	closed := 0
-	var day day
+	var scratch day
 	for i := 0; ; i++ {
-		s.build(y, m, dd+i, &day)
+		day := s.dayAt(y, m, dd+i, &scratch)
 		spans := day.spans()
 		if len(spans) == 0 {
 			if closed++; closed > maxScanDays {
@@ -259,9 +296,9 @@ func (s *Schedule) Elapsed(a, b time.Time) time.Duration {
 	}
 	var total time.Duration
 	y, m, d := s.dayOf(a)
-	var day day
+	var scratch day
 	for i := 0; ; i++ {
-		s.build(y, m, d+i, &day)
+		day := s.dayAt(y, m, d+i, &scratch)
 		dayStart := s.localInstant(day.y, day.m, day.d, 0)
 		if !dayStart.Before(b) {
 			return total
@@ -289,9 +326,9 @@ func (s *Schedule) NextOpening(t time.Time) (time.Time, error) {
 		return t, nil
 	}
 	y, m, d := s.dayOf(t)
-	var day day
+	var scratch day
 	for i := 0; i <= maxScanDays; i++ {
-		s.build(y, m, d+i, &day)
+		day := s.dayAt(y, m, d+i, &scratch)
 		for _, sp := range day.spans() {
 			if !sp[1].After(t) {
 				continue
@@ -311,8 +348,8 @@ func (s *Schedule) Open(t time.Time) bool {
 		return true
 	}
 	y, m, d := s.dayOf(t)
-	var day day
-	s.build(y, m, d, &day)
+	var scratch day
+	day := s.dayAt(y, m, d, &scratch)
 	for _, sp := range day.spans() {
 		if !t.Before(sp[0]) && t.Before(sp[1]) {
 			return true
@@ -328,9 +365,9 @@ func (s *Schedule) Working(t time.Time) bool {
 		return true
 	}
 	y, m, d := s.dayOf(t)
-	var day day
+	var scratch day
 	for _, off := range []int{0, -1} {
-		s.build(y, m, d+off, &day)
+		day := s.dayAt(y, m, d+off, &scratch)
 		for _, sp := range day.spans() {
 			if t.Equal(sp[1]) {
 				return true
