@@ -111,9 +111,15 @@ const timerInputsQuery = `
 // loadTimerInputs reads a lead's history, timers, agreement versions and
 // the tenant's calendars.
 func loadTimerInputs(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead) (timerInputs, error) {
+	return scanTimerInputs(tx.QueryRow(ctx, timerInputsQuery, tid, l.ID), l)
+}
+
+// scanTimerInputs decodes the row of timerInputsQuery for lead l, wherever
+// it was sent (alone, or in a batch with the statement before it).
+func scanTimerInputs(row pgx.Row, l lead.Lead) (timerInputs, error) {
 	var in timerInputs
 	var current, pinned, existing, moves, acts, pauses, holds, cals, teams []byte
-	if err := tx.QueryRow(ctx, timerInputsQuery, tid, l.ID).Scan(&current, &pinned, &existing, &moves, &acts, &pauses, &holds, &cals, &teams); err != nil {
+	if err := row.Scan(&current, &pinned, &existing, &moves, &acts, &pauses, &holds, &cals, &teams); err != nil {
 		return in, fmt.Errorf("load timer inputs: %w", err)
 	}
 	if current != nil {
@@ -328,6 +334,11 @@ func (s *Store) syncTimers(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead
 	if err != nil {
 		return err
 	}
+	return s.syncTimersFrom(ctx, tx, tid, l, in, now, repin)
+}
+
+// syncTimersFrom is syncTimers with the inputs already read.
+func (s *Store) syncTimersFrom(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, in timerInputs, now time.Time, repin bool) error {
 	if in.current == nil && len(in.existing) == 0 {
 		return nil
 	}

@@ -98,47 +98,19 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	if in.Amount != nil {
 		amount = in.Amount
 	}
-	// The stage change and its transition row are one statement: the row is
-	// written only if the version still matched, so a lost race writes
-	// nothing and reads back no version.
 	from := string(l.Stage)
 	var reason *string
 	if in.Reason != "" {
 		reason = &in.Reason
 	}
+	args := []any{tid, l.ID, string(in.To), at, owner, team, amount, now, l.Version,
+		from, string(actor.Type), nullUUID(actor.ID), actor.Name, reason, in.Note, in.Amount}
 	var version int
 	var updated time.Time
-	err := tx.QueryRow(ctx, `
-		WITH u AS (
-			UPDATE leads SET stage = $3, stage_changed_at = $4, owner_id = $5, team_id = $6, amount_cents = $7,
-			       snoozed_until = CASE WHEN $3 IN ('mql', 'accepted', 'sql', 'opportunity') THEN snoozed_until END,
-			       updated_at = $8, version = version + 1
-			WHERE tenant_id = $1 AND id = $2 AND version = $9
-			RETURNING version, updated_at),
-		t AS (
-			INSERT INTO lead_transitions (tenant_id, lead_id, seq, from_stage, to_stage, at, recorded_at, actor_type, actor_id,
-			                              actor_name, reason, note, amount_cents, owner_id, team_id)
-			SELECT $1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM lead_transitions WHERE tenant_id = $1 AND lead_id = $2),
-			       $10, $3, $4, $8, $11, $12, $13, $14, $15, $16, $5, $6
-			FROM u)
-		SELECT version, updated_at FROM u`,
-		tid, l.ID, string(in.To), at, owner, team, amount, now, l.Version,
-		from, string(actor.Type), nullUUID(actor.ID), actor.Name, reason, in.Note, in.Amount).Scan(&version, &updated)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Someone else moved it first: report where it is now.
-		cur, ferr := findLead(ctx, tx, tid, l.ID, false)
-		if ferr != nil {
-			return lead.Lead{}, ferr
-		}
-		return lead.Lead{}, &ConflictError{Lead: cur, Message: fmt.Sprintf("the lead moved meanwhile: it is now %s", cur.Stage)}
-	}
-	if err != nil {
-		if errors.Is(mapErr(err), ErrConflict) {
-			return lead.Lead{}, &ConflictError{Message: "the lead moved meanwhile"}
-		}
-		return lead.Lead{}, fmt.Errorf("move lead: %w", mapErr(err))
-	}
 	if assign != nil {
+		if err := tx.QueryRow(ctx, moveQuery, args...).Scan(&version, &updated); err != nil {
+			return lead.Lead{}, moveFailed(ctx, tx, tid, l, err)
+		}
 		if err := s.recordAssignment(ctx, tx, tid, l, *assign, at, now, actor); err != nil {
 			return lead.Lead{}, err
 		}
@@ -149,43 +121,109 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 		}
 		return moved, s.syncTimers(ctx, tx, tid, moved, now, false)
 	}
+	// Any other move (accepting is the busiest): the stage change, the
+	// decision's webhook endpoints and the timer inputs, which must see the
+	// new transition, go in one round trip.
+	decision := in.To == lead.StageAccepted || in.To == lead.StageRejected
+	b := &pgx.Batch{}
+	b.Queue(moveQuery, args...)
+	if decision {
+		b.Queue(decisionEndpointsQuery, tid, decisionEvent(in.To))
+	}
+	b.Queue(timerInputsQuery, tid, l.ID)
+	br := tx.SendBatch(ctx, b)
+	if err := br.QueryRow().Scan(&version, &updated); err != nil {
+		_ = br.Close()
+		return lead.Lead{}, moveFailed(ctx, tx, tid, l, err)
+	}
+	var eps []endpointRow
+	var slug string
+	if decision {
+		rows, err := br.Query()
+		if err == nil {
+			eps, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (endpointRow, error) {
+				var e endpointRow
+				return e, r.Scan(&e.id, &e.events, &slug)
+			})
+		}
+		if err != nil {
+			_ = br.Close()
+			return lead.Lead{}, fmt.Errorf("webhook endpoints: %w", err)
+		}
+	}
+	inputs, err := scanTimerInputs(br.QueryRow(), l)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("move lead: %w", mapErr(cerr))
+	}
+	if err != nil {
+		return lead.Lead{}, err
+	}
 	l.Stage, l.StageChangedAt, l.Amount, l.Version, l.UpdatedAt = in.To, at, amount, version, updated
 	if !l.Stage.Open() {
 		l.SnoozedUntil = nil
 	}
-	if in.To == lead.StageAccepted || in.To == lead.StageRejected {
-		if err := s.queueDecisionEvent(ctx, tx, tid, l, from, in.Reason, actor, now); err != nil {
+	if len(eps) > 0 {
+		if err := s.queueDecisionEvent(ctx, tx, tenant.Tenant{ID: tid, Slug: slug}, eps, l, from, in.Reason, actor, now); err != nil {
 			return lead.Lead{}, err
 		}
 	}
 	// The move starts, meets or cancels timers in this same transaction.
-	return l, s.syncTimers(ctx, tx, tid, l, now, false)
+	return l, s.syncTimersFrom(ctx, tx, tid, l, inputs, now, false)
 }
 
+// moveQuery changes a lead's stage and writes its transition row in one
+// statement: the row is written only if the version still matched, so a
+// lost race writes nothing and reads back no version.
+const moveQuery = `
+	WITH u AS (
+		UPDATE leads SET stage = $3, stage_changed_at = $4, owner_id = $5, team_id = $6, amount_cents = $7,
+		       snoozed_until = CASE WHEN $3 IN ('mql', 'accepted', 'sql', 'opportunity') THEN snoozed_until END,
+		       updated_at = $8, version = version + 1
+		WHERE tenant_id = $1 AND id = $2 AND version = $9
+		RETURNING version, updated_at),
+	t AS (
+		INSERT INTO lead_transitions (tenant_id, lead_id, seq, from_stage, to_stage, at, recorded_at, actor_type, actor_id,
+		                              actor_name, reason, note, amount_cents, owner_id, team_id)
+		SELECT $1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM lead_transitions WHERE tenant_id = $1 AND lead_id = $2),
+		       $10, $3, $4, $8, $11, $12, $13, $14, $15, $16, $5, $6
+		FROM u)
+	SELECT version, updated_at FROM u`
+
+// moveFailed explains a moveQuery that wrote nothing: a lost race reports
+// where the lead is now.
+func moveFailed(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		cur, ferr := findLead(ctx, tx, tid, l.ID, false)
+		if ferr != nil {
+			return ferr
+		}
+		return &ConflictError{Lead: cur, Message: fmt.Sprintf("the lead moved meanwhile: it is now %s", cur.Stage)}
+	}
+	if errors.Is(mapErr(err), ErrConflict) {
+		return &ConflictError{Message: "the lead moved meanwhile"}
+	}
+	return fmt.Errorf("move lead: %w", mapErr(err))
+}
+
+// decisionEvent is the webhook event of a decision to stage to.
+func decisionEvent(to lead.Stage) string {
+	if to == lead.StageRejected {
+		return webhook.LeadRejected
+	}
+	return webhook.LeadAccepted
+}
+
+// decisionEndpointsQuery finds the active endpoints that take an event
+// type, with the tenant's slug.
+const decisionEndpointsQuery = `
+	SELECT e.id, e.events, t.slug FROM webhook_endpoints e JOIN tenants t ON t.id = e.tenant_id
+	WHERE e.tenant_id = $1 AND e.active AND $2 = ANY (e.events)`
+
 // queueDecisionEvent queues the lead.accepted or lead.rejected webhooks of
-// a decision, in its transaction: delivered if and only if it is stored.
-func (s *Store) queueDecisionEvent(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, from, reason string, actor auth.Actor, now time.Time) error {
-	eventType := webhook.LeadAccepted
-	if l.Stage == lead.StageRejected {
-		eventType = webhook.LeadRejected
-	}
-	rows, err := tx.Query(ctx, `
-		SELECT e.id, e.events, t.slug FROM webhook_endpoints e JOIN tenants t ON t.id = e.tenant_id
-		WHERE e.tenant_id = $1 AND e.active AND $2 = ANY (e.events)`, tid, eventType)
-	if err != nil {
-		return fmt.Errorf("webhook endpoints: %w", err)
-	}
-	var slug string
-	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (endpointRow, error) {
-		var e endpointRow
-		return e, r.Scan(&e.id, &e.events, &slug)
-	})
-	if err != nil {
-		return fmt.Errorf("scan webhook endpoints: %w", err)
-	}
-	if len(eps) == 0 {
-		return nil
-	}
+// a decision to endpoints eps, in its transaction: delivered if and only if
+// it is stored.
+func (s *Store) queueDecisionEvent(ctx context.Context, tx pgx.Tx, t tenant.Tenant, eps []endpointRow, l lead.Lead, from, reason string, actor auth.Actor, now time.Time) error {
+	eventType := decisionEvent(l.Stage)
 	data := map[string]any{"lead_id": l.ID, "external_id": l.ExternalID, "email": l.Email, "company": l.Company,
 		"segment": l.Segment, "source": l.Source, "campaign": l.Campaign, "from": from, "to": l.Stage, "at": l.StageChangedAt,
 		"owner_id": l.OwnerID, "team_id": l.TeamID, "actor": map[string]any{"type": actor.Type, "id": nullUUID(actor.ID), "name": actor.Name}}
@@ -194,7 +232,7 @@ func (s *Store) queueDecisionEvent(ctx context.Context, tx pgx.Tx, tid tenant.ID
 		data["reason"] = reason
 		text = fmt.Sprintf("%s rejected %s (%s)", actor.Name, l.Name(), reason)
 	}
-	return queueEvent(ctx, s, tx, tenant.Tenant{ID: tid, Slug: slug}, eps, eventType, fmt.Sprintf("%s/%d", l.ID, l.Version), data, text, now)
+	return queueEvent(ctx, s, tx, t, eps, eventType, fmt.Sprintf("%s/%d", l.ID, l.Version), data, text, now)
 }
 
 // assignment is where a handoff sends a lead and why.
