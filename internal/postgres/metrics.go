@@ -10,6 +10,7 @@ import (
 
 	"github.com/accordhq/accord/internal/metric"
 	"github.com/accordhq/accord/internal/tenant"
+	"github.com/accordhq/accord/internal/validator"
 )
 
 // FindMetrics computes the DESIGN.md §5 figures of period p under filter f,
@@ -17,10 +18,20 @@ import (
 // transaction. The store fills counts, amounts and quantiles; Derive, in
 // package metric, computes every rate from them, so the dashboard, the API,
 // the CSV and the digest cannot disagree. Open pipeline is taken as of now
-// for both periods, as DESIGN.md says ("leads now in opportunity").
+// for both periods, as DESIGN.md says ("leads now in opportunity"). A team
+// filter naming no team of the tenant is a validator.Errors.
 func (s *Store) FindMetrics(ctx context.Context, tid tenant.ID, p metric.Period, f metric.Filter, now time.Time) (metric.Figures, error) {
 	var out metric.Figures
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		if f.TeamID != nil {
+			var known bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM teams WHERE tenant_id = $1 AND id = $2)`, tid, *f.TeamID).Scan(&known); err != nil {
+				return fmt.Errorf("find team: %w", err)
+			}
+			if !known {
+				return validator.Errors{"team_id": "is not a team of this tenant"}
+			}
+		}
 		targets, err := findTargets(ctx, tx, tid)
 		if err != nil {
 			return err

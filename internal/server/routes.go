@@ -87,6 +87,10 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.With(s.apiRequire(auth.PermRead)).Get("/timers", s.handleAPITimerList)
 				r.With(s.apiRequire(auth.PermRead)).Get("/breaches", s.handleAPIBreachList)
 
+				// Figures (DESIGN.md §5).
+				r.With(s.apiRequire(auth.PermRead)).Get("/metrics", s.handleAPIMetrics)
+				r.With(s.apiRequire(auth.PermRead)).Get("/metrics.csv", s.handleAPIMetricsCSV)
+
 				// Webhook endpoints (admin).
 				r.With(s.apiRequire(auth.PermManageWebhooks)).Get("/webhooks", s.handleAPIWebhookList)
 				r.With(s.apiRequire(auth.PermManageWebhooks)).Post("/webhooks", s.handleAPIWebhookCreate)

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/accordhq/accord/internal/auth"
+	"github.com/accordhq/accord/internal/metric"
+	"github.com/accordhq/accord/internal/tenant"
+	"github.com/accordhq/accord/internal/validator"
+)
+
+// metricQuery reads the period and filter of a figures request: period (a
+// preset or a month or quarter) or from and to, plus segment, source,
+// campaign and team_id. Any other key is refused, so a misspelt filter
+// does not silently widen the figures.
+func metricQuery(r *http.Request, t tenant.Tenant, now time.Time) (metric.Period, metric.Filter, validator.Errors) {
+	q := r.URL.Query()
+	allowed := append(append([]string{}, metric.PeriodKeys...), metric.FilterKeys...)
+	unknown := metric.UnknownKeys(q, allowed...)
+	p, perrs := metric.ParsePeriod(q.Get(metric.KeyPeriod), q.Get(metric.KeyFrom), q.Get(metric.KeyTo), tenant.LoadLocation(t.TimeZone), now)
+	f, ferrs := metric.ParseFilter(q)
+	return p, f, metric.Merge(unknown, perrs, ferrs)
+}
+
+// handleAPIMetrics answers GET /api/v1/metrics: the §5 figures of a period
+// and of the previous one (API.md, Figures).
+func (s *Server) handleAPIMetrics(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	period, filter, errs := metricQuery(r, p.Tenant, s.now())
+	if errs != nil {
+		s.apiFail(w, r, errs)
+		return
+	}
+	fig, err := s.store.FindMetrics(r.Context(), p.TenantID(), period, filter, s.now())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fig)
+}
+
+// handleAPIMetricsCSV answers GET /api/v1/metrics.csv: the same figures as
+// CSV, one row per figure, this period and the previous.
+func (s *Server) handleAPIMetricsCSV(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	period, filter, errs := metricQuery(r, p.Tenant, s.now())
+	if errs != nil {
+		s.apiFail(w, r, errs)
+		return
+	}
+	fig, err := s.store.FindMetrics(r.Context(), p.TenantID(), period, filter, s.now())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	from, to := period.Dates()
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="accord-figures-%s-%s.csv"`, from, to))
+	if err := metric.WriteCSV(w, fig); err != nil {
+		s.logger.Warn("write figures csv", "error", err.Error())
+	}
+}

@@ -1,0 +1,112 @@
+package server_test
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accordhq/accord/internal/auth"
+	"github.com/accordhq/accord/internal/lead"
+)
+
+// TestAPI_Metrics: the figures of this month through JSON and CSV agree
+// figure by figure; bad periods and filters get 422 with what to fix;
+// another tenant's token sees none of these figures and may not name
+// this tenant's team.
+func TestAPI_Metrics(t *testing.T) {
+	t.Parallel()
+	f := newSalesFixture(t)
+	h := f.h
+	ctx := context.Background()
+	p := systemPrincipal
+	p.Tenant = h.a.Tenant
+	accepted := f.handoff(t, "yes@lead.test", f.rep)
+	rejected := f.handoff(t, "no@lead.test", f.rep)
+	f.handoff(t, "maybe@lead.test", f.rep2)
+	_, err := h.db.Store.Transition(ctx, h.a.ID, p, accepted.ID, lead.TransitionInput{To: lead.StageAccepted}, h.clock.Now())
+	require.NoError(t, err)
+	_, err = h.db.Store.Transition(ctx, h.a.ID, p, rejected.ID, lead.TransitionInput{To: lead.StageRejected, Reason: "no_budget"}, h.clock.Now())
+	require.NoError(t, err)
+	token := h.token(h.a, auth.ScopeRead)
+
+	status, body, _ := h.api("GET", "/metrics?period=this_month", token, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.EqualValues(t, 3, body["handoffs"])
+	require.EqualValues(t, 1, body["accepted"])
+	require.EqualValues(t, 1, body["rejected"])
+	require.EqualValues(t, 1, body["undecided"])
+	require.InDelta(t, 0.5, body["lead_acceptance_rate"], 1e-9)
+	require.Nil(t, body["win_rate"], "no wins or losses: null, not 0")
+	require.Contains(t, body, "previous")
+	reasons := body["rejection_reasons"].([]any)
+	require.Len(t, reasons, 1)
+	require.Equal(t, "no_budget", reasons[0].(map[string]any)["reason"])
+
+	// The CSV carries the same figures.
+	req, err := http.NewRequest("GET", h.ts.URL+"/api/v1/metrics.csv?period=this_month", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+	require.Equal(t, "text/csv; charset=utf-8", resp.Header.Get("Content-Type"))
+	records, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"figure", "value", "previous"}, records[0])
+	rows := map[string][]string{}
+	for _, r := range records[1:] {
+		rows[r[0]] = r[1:]
+	}
+	prev := body["previous"].(map[string]any)
+	for _, name := range []string{"handoffs", "accepted", "rejected", "undecided", "lead_acceptance_rate", "win_rate", "pipeline_created"} {
+		require.Contains(t, rows, name)
+		for i, src := range []map[string]any{body, prev} {
+			cell := rows[name][i]
+			if src[name] == nil {
+				require.Empty(t, cell, "%s: null is an empty cell", name)
+				continue
+			}
+			v, err := strconv.ParseFloat(cell, 64)
+			require.NoError(t, err, "%s: %q", name, cell)
+			require.InDelta(t, src[name], v, 1e-12, name)
+		}
+	}
+	require.Equal(t, "1", rows["rejection_reasons.no_budget.count"][0])
+
+	// Bad input: a clear 422 naming the field.
+	for path, field := range map[string]string{
+		"/metrics?from=2026-13-01&to=2026-14-01":       "from",
+		"/metrics?from=2026-11-01&to=2026-10-01":       "to",
+		"/metrics?from=2016-01-01&to=2026-01-01":       "to",
+		"/metrics?period=fortnight":                    "period",
+		"/metrics?period=this_month&colour=red":        "colour",
+		"/metrics?period=this_month&team_id=not-a-uid": "team_id",
+		"/metrics.csv?period=this_month&sauce=x":       "sauce",
+	} {
+		status, body, _ := h.api("GET", path, token, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, status, path)
+		fields := body["error"].(map[string]any)["fields"].(map[string]any)
+		require.Contains(t, fields, field, path)
+	}
+
+	// Tenant isolation: the other tenant's figures hold none of these
+	// leads, and it may not filter on this tenant's team.
+	other := h.token(h.b, auth.ScopeRead)
+	status, body, _ = h.api("GET", "/metrics?period=this_month", other, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.EqualValues(t, 0, body["handoffs"])
+	status, body, _ = h.api("GET", "/metrics?period=this_month&team_id="+f.team.ID.String(), other, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, body["error"].(map[string]any)["fields"], "team_id")
+	status, _, _ = h.api("GET", "/metrics?period=this_month&team_id="+f.team.ID.String(), token, nil)
+	require.Equal(t, http.StatusOK, status, "its own team")
+}
