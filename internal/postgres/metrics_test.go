@@ -26,7 +26,9 @@ func TestStore_FindMetrics(t *testing.T) {
 	ctx := context.Background()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
-	at := func(m time.Month, day, hour, min int) time.Time { return time.Date(2026, m, day, hour, min, 0, 0, berlin) }
+	at := func(m time.Month, day, hour, min int) time.Time {
+		return time.Date(2026, m, day, hour, min, 0, 0, berlin)
+	}
 	now := at(time.November, 5, 10, 0)
 	mk := func(email, source string, created time.Time) lead.Lead {
 		res, err := f.store.UpsertLead(ctx, f.a.ID, f.api, lead.Input{Email: str(email), Source: str(source), CreatedAt: &created}, now)

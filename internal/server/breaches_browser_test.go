@@ -27,7 +27,7 @@ func TestBrowser_BreachExcuseApproval(t *testing.T) {
 
 	signIn := func(email string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(
-			chromedp.Navigate(h.ts.URL + "/login"),
+			chromedp.Navigate(h.ts.URL+"/login"),
 			chromedp.WaitVisible(chromedp.ID("login-form")),
 			chromedp.SendKeys(chromedp.ID("email"), email),
 			chromedp.SendKeys(chromedp.ID("password"), postgrestest.Password),
