@@ -210,6 +210,48 @@ func TestStore_FindMetrics(t *testing.T) {
 		require.InDelta(t, 1.0/3, *m.SLACompliance.Sales, 1e-9)
 	})
 
+	t.Run("Scorecard", func(t *testing.T) {
+		// Needs SLACompliance's respond clause and excused breach; adds a
+		// monthly volume clause of 4 handoffs.
+		cur, err := f.store.FindAgreement(ctx, f.a.ID)
+		require.NoError(t, err)
+		clauses := append(cur.Clauses, sla.Clause{Kind: sla.KindVolume, TargetCount: num(4)})
+		_, err = f.store.SaveAgreement(ctx, f.a.ID, f.a.Admin(), postgres.SaveAgreementInput{BaseVersion: cur.Version, Clauses: clauses}, now)
+		require.NoError(t, err)
+		card, err := f.store.FindScorecard(ctx, f.a.ID, october, now)
+		require.NoError(t, err)
+		require.Equal(t, "2026-10", card.Period)
+		got := map[string]metric.ScorecardEntry{}
+		for _, e := range card.Clauses {
+			got[e.Kind] = e
+		}
+		require.Len(t, got, 2)
+		v := got["volume"]
+		require.Equal(t, sla.PeriodMet, v.Status, "5 handoffs of 4")
+		require.InDelta(t, 5, *v.Actual, 1e-9)
+		require.Equal(t, "marketing", v.Side)
+		require.Equal(t, []string{"2026-10-01", "2026-11-01"}, []string{v.From, v.To})
+		r := got["respond"]
+		require.Equal(t, sla.PeriodMissed, r.Status, "October has ended with breaches")
+		require.InDelta(t, 100.0/3, *r.Actual, 1e-9, "1 met of 3, the excused breach left out")
+		require.Equal(t, "sales", r.Side)
+
+		// The same in November, still running: volume on track by pace.
+		nov, errs := metric.ParsePeriod("2026-11", "", "", berlin, now)
+		require.Nil(t, errs)
+		card, err = f.store.FindScorecard(ctx, f.a.ID, nov, now)
+		require.NoError(t, err)
+		for _, e := range card.Clauses {
+			if e.Kind == "volume" {
+				require.Contains(t, []sla.PeriodStatus{sla.PeriodOnTrack, sla.PeriodAtRisk}, e.Status)
+				require.NotEmpty(t, e.Pace)
+			}
+		}
+		other, err := f.store.FindScorecard(ctx, f.b.ID, october, now)
+		require.NoError(t, err)
+		require.Empty(t, other.Clauses, "tenant b has no agreement of a's")
+	})
+
 	t.Run("OtherTenant", func(t *testing.T) {
 		m, err := f.store.FindMetrics(ctx, f.b.ID, october, metric.Filter{}, now)
 		require.NoError(t, err)

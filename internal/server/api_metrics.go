@@ -62,3 +62,23 @@ func (s *Server) handleAPIMetricsCSV(w http.ResponseWriter, r *http.Request) {
 		s.logger.Warn("write figures csv", "error", err.Error())
 	}
 }
+
+// handleAPIScorecard answers GET /api/v1/scorecard?period=2026-10: every
+// clause of the agreement, both sides, judged for the period (default: this
+// month).
+func (s *Server) handleAPIScorecard(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	q := r.URL.Query()
+	unknown := metric.UnknownKeys(q, metric.PeriodKeys...)
+	period, perrs := metric.ParsePeriod(q.Get(metric.KeyPeriod), q.Get(metric.KeyFrom), q.Get(metric.KeyTo), tenant.LoadLocation(p.Tenant.TimeZone), s.now())
+	if errs := metric.Merge(unknown, perrs); errs != nil {
+		s.apiFail(w, r, errs)
+		return
+	}
+	card, err := s.store.FindScorecard(r.Context(), p.TenantID(), period, s.now())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, card)
+}

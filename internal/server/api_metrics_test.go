@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/sla"
 )
 
 // TestAPI_Metrics: the figures of this month through JSON and CSV agree
@@ -109,4 +111,50 @@ func TestAPI_Metrics(t *testing.T) {
 	require.Contains(t, body["error"].(map[string]any)["fields"], "team_id")
 	status, _, _ = h.api("GET", "/metrics?period=this_month&team_id="+f.team.ID.String(), token, nil)
 	require.Equal(t, http.StatusOK, status, "its own team")
+}
+
+// TestAPI_Scorecard: the scorecard of this month lists the agreement's
+// clauses with their status; a bad period is a 422; another tenant sees
+// its own (empty) agreement.
+func TestAPI_Scorecard(t *testing.T) {
+	t.Parallel()
+	f := newSalesFixture(t)
+	h := f.h
+	alwaysOpen(t, h, h.a)
+	four := 4
+	f.withAgreement(t, sla.Clause{Kind: sla.KindRespond, TargetMinutes: 60}, sla.Clause{Kind: sla.KindVolume, TargetCount: &four})
+	f.handoff(t, "one@lead.test", f.rep)
+	token := h.token(h.a, auth.ScopeRead)
+
+	status, body, _ := h.api("GET", "/scorecard", token, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, h.clock.Now().In(berlinOf(t)).Format("2006-01"), body["period"])
+	clauses := body["clauses"].([]any)
+	require.Len(t, clauses, 2)
+	kinds := map[string]map[string]any{}
+	for _, c := range clauses {
+		m := c.(map[string]any)
+		kinds[m["kind"].(string)] = m
+	}
+	require.Equal(t, "count", kinds["volume"]["unit"])
+	require.EqualValues(t, 4, kinds["volume"]["target"])
+	require.EqualValues(t, 1, kinds["volume"]["actual"])
+	require.Contains(t, []any{"on_track", "at_risk", "missed"}, kinds["volume"]["status"])
+	require.Equal(t, "on_track", kinds["respond"]["status"], "nothing resolved yet")
+	require.Nil(t, kinds["respond"]["actual"])
+
+	status, body, _ = h.api("GET", "/scorecard?period=2026-13", token, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, body["error"].(map[string]any)["fields"], "period")
+
+	status, body, _ = h.api("GET", "/scorecard", h.token(h.b, auth.ScopeRead), nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Empty(t, body["clauses"], "tenant b has no clauses of a's")
+}
+
+func berlinOf(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	return loc
 }

@@ -14,11 +14,29 @@ var metricOperations = []apiOperation{
 	{Method: "GET", Path: "/metrics.csv",
 		Summary: "The same figures as CSV: header figure,value,previous, one row per figure, dotted names for breakdowns",
 		Scope:   "read", Status: 200, Query: metricQueryKeys},
+	{Method: "GET", Path: "/scorecard",
+		Summary: "Every clause of the agreement, both sides, for a period (period=2026-10, a preset, or from and to; " +
+			"default this month): target, actual, status met|missed|on_track|at_risk and pace. A period clause is judged " +
+			"on its own week, month or quarter holding the period's last day lived; a lead clause by the compliance of " +
+			"its timers resolved in the period (target 100 %)",
+		Scope: "read", Response: "Scorecard", Status: 200, Query: []string{"period", "from", "to"}},
 }
 
 var rate = withDesc(schema{"type": "number", "nullable": true}, "a fraction 0–1; null when the denominator is 0")
 
 var metricSchemas = map[string]schema{
+	"Scorecard": obj([]string{"period", "clauses"}, map[string]any{
+		"period": str(),
+		"clauses": schema{"type": "array", "items": obj(nil, map[string]any{
+			"clause_id": uuidS(), "side": enum("marketing", "sales"), "kind": enum(clauseKinds...),
+			"scope":  schema{"type": "object", "nullable": true},
+			"unit":   enum("count", "percent", "amount"),
+			"target": number(), "target_minutes": integer(),
+			"actual": schema{"type": "number", "nullable": true},
+			"status": enum("met", "missed", "on_track", "at_risk"),
+			"pace":   str(), "from": str(), "to": str(),
+		})},
+	}),
 	"Figures": withDesc(schema{"type": "object", "properties": map[string]any{
 		"from": str(), "to": str(), "handoffs": integer(), "accepted": integer(), "rejected": integer(), "undecided": integer(),
 		"lead_acceptance_rate": rate, "lead_to_opportunity_rate": rate, "win_rate": rate,

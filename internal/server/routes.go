@@ -90,6 +90,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				// Figures (DESIGN.md §5).
 				r.With(s.apiRequire(auth.PermRead)).Get("/metrics", s.handleAPIMetrics)
 				r.With(s.apiRequire(auth.PermRead)).Get("/metrics.csv", s.handleAPIMetricsCSV)
+				r.With(s.apiRequire(auth.PermRead)).Get("/scorecard", s.handleAPIScorecard)
 
 				// Webhook endpoints (admin).
 				r.With(s.apiRequire(auth.PermManageWebhooks)).Get("/webhooks", s.handleAPIWebhookList)
