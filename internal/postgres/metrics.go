@@ -23,37 +23,44 @@ import (
 func (s *Store) FindMetrics(ctx context.Context, tid tenant.ID, p metric.Period, f metric.Filter, now time.Time) (metric.Figures, error) {
 	var out metric.Figures
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		if f.TeamID != nil {
-			var known bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM teams WHERE tenant_id = $1 AND id = $2)`, tid, *f.TeamID).Scan(&known); err != nil {
-				return fmt.Errorf("find team: %w", err)
-			}
-			if !known {
-				return validator.Errors{"team_id": "is not a team of this tenant"}
-			}
-		}
-		targets, err := findTargets(ctx, tx, tid)
-		if err != nil {
-			return err
-		}
-		monthly := targetsFor(targets, f.Segment)
-		cur, err := periodFigures(ctx, tx, tid, p, f, monthly)
-		if err != nil {
-			return err
-		}
-		prev, err := periodFigures(ctx, tx, tid, p.Previous(), f, monthly)
-		if err != nil {
-			return err
-		}
-		cur.Previous = &prev
-		out = cur
-		return nil
+		var err error
+		out, err = findMetrics(ctx, tx, tid, p, f)
+		return err
 	})
 	if err != nil {
 		return metric.Figures{}, err
 	}
-	out.Derive()
 	return out, nil
+}
+
+// findMetrics is FindMetrics inside a tenant transaction: both periods,
+// derived.
+func findMetrics(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Period, f metric.Filter) (metric.Figures, error) {
+	if f.TeamID != nil {
+		var known bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM teams WHERE tenant_id = $1 AND id = $2)`, tid, *f.TeamID).Scan(&known); err != nil {
+			return metric.Figures{}, fmt.Errorf("find team: %w", err)
+		}
+		if !known {
+			return metric.Figures{}, validator.Errors{"team_id": "is not a team of this tenant"}
+		}
+	}
+	targets, err := findTargets(ctx, tx, tid)
+	if err != nil {
+		return metric.Figures{}, err
+	}
+	monthly := targetsFor(targets, f.Segment)
+	cur, err := periodFigures(ctx, tx, tid, p, f, monthly)
+	if err != nil {
+		return metric.Figures{}, err
+	}
+	prev, err := periodFigures(ctx, tx, tid, p.Previous(), f, monthly)
+	if err != nil {
+		return metric.Figures{}, err
+	}
+	cur.Previous = &prev
+	cur.Derive()
+	return cur, nil
 }
 
 // targetsFor picks the monthly revenue targets that apply to a segment

@@ -252,6 +252,29 @@ func TestStore_FindMetrics(t *testing.T) {
 		require.Empty(t, other.Clauses, "tenant b has no agreement of a's")
 	})
 
+	t.Run("Dashboard", func(t *testing.T) {
+		// After SLACompliance: every timer is resolved, c's breach excused.
+		d, err := f.store.FindDashboard(ctx, f.a.ID, october, metric.Filter{}, now)
+		require.NoError(t, err)
+		require.EqualValues(t, 5, d.Figures.Handoffs, "the same figures as FindMetrics")
+		// Touched after 30, 60 and 120 minutes; two untouched.
+		require.Equal(t, []int64{0, 1, 1, 1, 0, 0, 0, 0, 2}, d.Speed)
+		require.Len(t, d.ByTeam, 1)
+		require.Equal(t, "Sales", d.ByTeam[0].Name)
+		require.Equal(t, [2]int64{1, 2}, [2]int64{d.ByTeam[0].Met, d.ByTeam[0].Breached})
+		require.Len(t, d.ByRep, 1)
+		require.Equal(t, "Rep One", d.ByRep[0].Name)
+		require.Zero(t, d.Running+d.AtRisk, "nothing is open")
+		require.NotEmpty(t, d.Scorecard.Clauses)
+		require.Len(t, d.Teams, 1)
+
+		other, err := f.store.FindDashboard(ctx, f.b.ID, october, metric.Filter{}, now)
+		require.NoError(t, err)
+		require.Empty(t, other.ByTeam)
+		require.Empty(t, other.ByRep)
+		require.Zero(t, other.Figures.Handoffs)
+	})
+
 	t.Run("OtherTenant", func(t *testing.T) {
 		m, err := f.store.FindMetrics(ctx, f.b.ID, october, metric.Filter{}, now)
 		require.NoError(t, err)

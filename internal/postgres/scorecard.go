@@ -21,8 +21,22 @@ import (
 // due time, excused breaches left out). The same judgement as the worker's
 // period results, through sla.Clause.Judge.
 func (s *Store) FindScorecard(ctx context.Context, tid tenant.ID, p metric.Period, now time.Time) (metric.Scorecard, error) {
-	card := metric.Scorecard{Period: p.Key(), Clauses: []metric.ScorecardEntry{}}
+	var card metric.Scorecard
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+		var err error
+		card, err = findScorecard(ctx, tx, tid, p, now)
+		return err
+	})
+	if err != nil {
+		return metric.Scorecard{}, err
+	}
+	return card, nil
+}
+
+// findScorecard is FindScorecard inside a tenant transaction.
+func findScorecard(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Period, now time.Time) (metric.Scorecard, error) {
+	card := metric.Scorecard{Period: p.Key(), Clauses: []metric.ScorecardEntry{}}
+	err := func() error {
 		a, err := findAgreement(ctx, tx, tid)
 		if err != nil {
 			return err
@@ -56,7 +70,7 @@ func (s *Store) FindScorecard(ctx context.Context, tid tenant.ID, p metric.Perio
 			card.Clauses = append(card.Clauses, metric.ScorePeriodClause(c, m, businessShare(sched, cp.From, cp.To, now), cp))
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return metric.Scorecard{}, err
 	}

@@ -34,14 +34,23 @@ func scanTeam(r pgx.Row) (tenant.Team, error) {
 func (s *Store) FindTeams(ctx context.Context, tid tenant.ID) ([]tenant.Team, error) {
 	var out []tenant.Team
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, teamSelect+` WHERE tm.tenant_id = $1 ORDER BY tm.side, tm.name`, tid)
-		if err != nil {
-			return fmt.Errorf("query teams: %w", err)
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Team, error) { return scanTeam(r) })
+		var err error
+		out, err = findTeams(ctx, tx, tid)
 		return err
 	})
 	return out, err
+}
+
+func findTeams(ctx context.Context, tx pgx.Tx, tid tenant.ID) ([]tenant.Team, error) {
+	rows, err := tx.Query(ctx, teamSelect+` WHERE tm.tenant_id = $1 ORDER BY tm.side, tm.name`, tid)
+	if err != nil {
+		return nil, fmt.Errorf("query teams: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Team, error) { return scanTeam(r) })
+	if err != nil {
+		return nil, fmt.Errorf("scan teams: %w", err)
+	}
+	return out, nil
 }
 
 // FindTeam returns team id of tenant tid.
