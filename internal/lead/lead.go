@@ -261,8 +261,25 @@ type Filter struct {
 	// Visible limits a rep or manager to the leads they may see.
 	VisibleOwner *uuid.UUID // the rep's own leads
 	VisibleTeam  *uuid.UUID // and, for a manager, the team's
-	Cursor       string
-	Limit        int
+	// Handoff, when set, keeps the leads handed off in its period whose
+	// handoff matches it: the leads behind a dashboard figure. TeamID then
+	// filters on the handoff's team, as the figures do.
+	Handoff *HandoffFilter
+	Cursor  string
+	Limit   int
+}
+
+// HandoffFilter selects handoffs as the cohort figures of DESIGN.md §5
+// judge them: by what followed each before the lead's next handoff.
+type HandoffFilter struct {
+	From, To time.Time
+	// Decision is "accepted", "rejected", "undecided" or "" (any).
+	Decision string
+	// Reached is a stage the lead reached (or skipped past) later:
+	// accepted, sql, opportunity or won; "" for any.
+	Reached Stage
+	// Touched, when set, keeps handoffs touched (or not) before the next.
+	Touched *bool
 }
 
 // Validate reports bad filter values.
@@ -273,5 +290,11 @@ func (f Filter) Validate() validator.Errors {
 	}
 	errs.Check(validator.MaxChars(f.Q, 200), "q", "must be at most 200 characters")
 	errs.Check(f.Limit >= 0 && f.Limit <= 500, "limit", "must be 1–500")
+	if h := f.Handoff; h != nil {
+		errs.Check(h.To.After(h.From), "handoff_to", "must be after handoff_from")
+		errs.Check(h.Decision == "" || h.Decision == "accepted" || h.Decision == "rejected" || h.Decision == "undecided",
+			"decision", "must be accepted, rejected or undecided")
+		errs.Check(h.Reached == "" || h.Reached.Rank() > 0, "reached", "must be accepted, sql, opportunity or won")
+	}
 	return errs.OrNil()
 }

@@ -191,3 +191,20 @@ func stageIndex(s Stage) int {
 	}
 	return len(Stages)
 }
+
+// Rank orders the funnel stages a handoff may reach later (1 accepted, 2
+// sql, 3 opportunity, 4 won); reaching one includes skipping past it. Every
+// other stage ranks 0.
+func (s Stage) Rank() int {
+	switch s {
+	case StageAccepted:
+		return 1
+	case StageSQL:
+		return 2
+	case StageOpportunity:
+		return 3
+	case StageWon:
+		return 4
+	}
+	return 0
+}

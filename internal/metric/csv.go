@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/accordhq/accord/internal/sla"
 )
@@ -126,7 +127,15 @@ func (f Figures) Rows() []Row {
 // source that brought nothing this period) with an empty value. An empty
 // cell is null or absent. Every cell that a spreadsheet would run as a
 // formula is defused (see [EscapeCell]): names carry tenant data.
-func WriteCSV(w io.Writer, cur Figures) error {
+func WriteCSV(w io.Writer, cur Figures) error { return WriteSectionCSV(w, cur, "") }
+
+// WriteSectionCSV is WriteCSV keeping only the rows of one section: the
+// figure named section ("handoffs") or those under it ("funnel.accepted"
+// for "funnel"); "" keeps every row. It is a chart's own download.
+func WriteSectionCSV(w io.Writer, cur Figures, section string) error {
+	keep := func(name string) bool {
+		return section == "" || name == section || strings.HasPrefix(name, section+".")
+	}
 	cw := csv.NewWriter(w)
 	write := func(cells ...string) {
 		for i, c := range cells {
@@ -146,10 +155,12 @@ func WriteCSV(w io.Writer, cur Figures) error {
 	seen := map[string]bool{}
 	for _, r := range cur.Rows() {
 		seen[r.Name] = true
-		write(r.Name, r.Value, prev[r.Name])
+		if keep(r.Name) {
+			write(r.Name, r.Value, prev[r.Name])
+		}
 	}
 	for _, r := range prevRows {
-		if !seen[r.Name] {
+		if !seen[r.Name] && keep(r.Name) {
 			write(r.Name, "", r.Value)
 		}
 	}

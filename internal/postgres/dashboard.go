@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/accordhq/accord/internal/metric"
+	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
 )
 
@@ -24,8 +25,12 @@ type Dashboard struct {
 	// Speed is the distribution of the period's handoffs by minutes to
 	// first touch, in SpeedBuckets, with the untouched last.
 	Speed []int64
-	// Teams are the tenant's teams, for the filter.
-	Teams []tenant.Team
+	// Teams and Segments are the tenant's, for the filter.
+	Teams    []tenant.Team
+	Segments []string
+	// Agreement is the version in force, to describe the scorecard's
+	// clauses.
+	Agreement sla.Agreement
 }
 
 // SpeedBuckets are the upper bounds, in minutes and inclusive, of the
@@ -58,6 +63,12 @@ func (s *Store) FindDashboard(ctx context.Context, tid tenant.ID, p metric.Perio
 			return err
 		}
 		if d.Teams, err = findTeams(ctx, tx, tid); err != nil {
+			return err
+		}
+		if d.Segments, err = findSegments(ctx, tx, tid); err != nil {
+			return err
+		}
+		if d.Agreement, err = findAgreement(ctx, tx, tid); err != nil {
 			return err
 		}
 		args := metricArgs(tid, p, f)

@@ -365,8 +365,40 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 	if f.OwnerID != nil {
 		where = append(where, "l.owner_id = "+arg(*f.OwnerID))
 	}
-	if f.TeamID != nil {
+	if f.TeamID != nil && f.Handoff == nil {
 		where = append(where, "l.team_id = "+arg(*f.TeamID))
+	}
+	if h := f.Handoff; h != nil {
+		// The cohort rules of the figures (cohortQuery), for one lead.
+		conds := []string{"h.tenant_id = l.tenant_id", "h.lead_id = l.id", "h.to_stage = 'mql'", "h.at >= " + arg(h.From), "h.at < " + arg(h.To)}
+		if f.TeamID != nil {
+			conds = append(conds, "h.team_id = "+arg(*f.TeamID))
+		}
+		after := "x.tenant_id = h.tenant_id AND x.lead_id = h.lead_id AND x.seq > h.seq AND (nx.seq IS NULL OR x.seq < nx.seq)"
+		decision := "(SELECT x.to_stage FROM lead_transitions x WHERE " + after + " AND x.to_stage IN ('accepted', 'rejected') ORDER BY x.seq LIMIT 1)"
+		switch h.Decision {
+		case "accepted", "rejected":
+			conds = append(conds, decision+" = "+arg(h.Decision))
+		case "undecided":
+			conds = append(conds, decision+" IS NULL")
+		}
+		if h.Reached != "" {
+			conds = append(conds, "(SELECT coalesce(max(CASE x.to_stage WHEN 'accepted' THEN 1 WHEN 'sql' THEN 2 WHEN 'opportunity' THEN 3 WHEN 'won' THEN 4 ELSE 0 END), 0)"+
+				" FROM lead_transitions x WHERE "+after+") >= "+arg(h.Reached.Rank()))
+		}
+		if h.Touched != nil {
+			touched := "EXISTS (SELECT FROM lead_activities a WHERE a.tenant_id = h.tenant_id AND a.lead_id = h.lead_id" +
+				" AND a.kind IN ('call', 'email', 'meeting', 'linkedin') AND a.at >= h.at AND (nx.at IS NULL OR a.at < nx.at))"
+			if !*h.Touched {
+				touched = "NOT " + touched
+			}
+			conds = append(conds, touched)
+		}
+		where = append(where, `EXISTS (SELECT FROM lead_transitions h
+			LEFT JOIN LATERAL (SELECT n.seq, n.at FROM lead_transitions n
+			                   WHERE n.tenant_id = h.tenant_id AND n.lead_id = h.lead_id AND n.to_stage = 'mql' AND n.seq > h.seq
+			                   ORDER BY n.seq LIMIT 1) nx ON true
+			WHERE `+strings.Join(conds, " AND ")+`)`)
 	}
 	if f.Segment != "" {
 		where = append(where, "l.segment = "+arg(f.Segment))

@@ -16,7 +16,9 @@ import (
 
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/metric"
 	"github.com/accordhq/accord/internal/postgres"
+	"github.com/accordhq/accord/internal/tenant"
 	"github.com/accordhq/accord/internal/validator"
 )
 
@@ -285,7 +287,7 @@ func unknownField(err error) (string, bool) {
 }
 
 // leadFilter reads the list filters of GET /leads.
-func leadFilter(r *http.Request) (lead.Filter, validator.Errors) {
+func leadFilter(r *http.Request, now time.Time) (lead.Filter, validator.Errors) {
 	q := r.URL.Query()
 	var errs validator.Errors
 	f := lead.Filter{Segment: q.Get("segment"), Source: q.Get("source"), Campaign: q.Get("campaign"), Q: q.Get("q"), Cursor: q.Get("cursor")}
@@ -306,6 +308,32 @@ func leadFilter(r *http.Request) (lead.Filter, validator.Errors) {
 			f.UpdatedSince = &t
 		}
 	}
+	if from, to := q.Get("handoff_from"), q.Get("handoff_to"); from != "" || to != "" {
+		// The leads behind a dashboard figure: a period in the tenant's
+		// zone, as the figures read it.
+		p, _ := auth.FromContext(r.Context())
+		period, perrs := metric.ParsePeriod("", from, to, tenant.LoadLocation(p.Tenant.TimeZone), now)
+		for k, v := range perrs {
+			errs.Add("handoff_"+k, v)
+		}
+		h := &lead.HandoffFilter{From: period.From, To: period.To, Decision: q.Get("decision"), Reached: lead.Stage(q.Get("reached"))}
+		if v := q.Get("touched"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs.Add("touched", "must be true or false")
+			}
+			h.Touched = &b
+		}
+		if perrs == nil {
+			f.Handoff = h
+		}
+	} else {
+		for _, k := range []string{"decision", "reached", "touched"} {
+			if q.Get(k) != "" {
+				errs.Add(k, "needs handoff_from and handoff_to")
+			}
+		}
+	}
 	f.Limit = 50
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -323,7 +351,7 @@ func leadFilter(r *http.Request) (lead.Filter, validator.Errors) {
 
 func (s *Server) handleAPILeadList(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	f, errs := leadFilter(r)
+	f, errs := leadFilter(r, s.now())
 	if errs != nil {
 		s.apiFail(w, r, errs)
 		return

@@ -340,11 +340,20 @@ func canSee(p auth.Principal, l lead.Lead) bool {
 
 func (s *Server) handleLeadList(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	f, errs := leadFilter(r)
+	f, errs := leadFilter(r, s.now())
 	visibility(p, &f)
 	q := r.URL.Query()
 	v := view.LeadListView{Filter: view.LeadFilterView{Q: q.Get("q"), Stage: q.Get("stage"), OwnerID: q.Get("owner_id"),
 		TeamID: q.Get("team_id"), Segment: q.Get("segment"), Source: q.Get("source"), Campaign: q.Get("campaign")}, Errors: errs}
+	if h := f.Handoff; h != nil {
+		v.Cohort, v.DashboardURL = cohortText(*h, p), cohortDashboard(q)
+		v.Filter.Cohort = map[string]string{}
+		for _, k := range []string{"handoff_from", "handoff_to", "decision", "reached", "touched"} {
+			if q.Get(k) != "" {
+				v.Filter.Cohort[k] = q.Get(k)
+			}
+		}
+	}
 	status := http.StatusOK
 	if errs == nil {
 		page, err := s.store.FindLeads(r.Context(), p.TenantID(), f)
@@ -678,4 +687,39 @@ func (s *Server) handleNotificationsRead(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.redirect(w, r, "/notifications")
+}
+
+// cohortText says which handoffs a dashboard drill-down lists.
+func cohortText(h lead.HandoffFilter, p auth.Principal) string {
+	loc := tenant.LoadLocation(p.Tenant.TimeZone)
+	last := h.To.In(loc).AddDate(0, 0, -1)
+	out := "Leads handed off from " + h.From.In(loc).Format("2 Jan 2006") + " to " + last.Format("2 Jan 2006")
+	switch h.Decision {
+	case "accepted", "rejected":
+		out += ", " + h.Decision + " after the handoff"
+	case "undecided":
+		out += ", not yet accepted or rejected"
+	}
+	if h.Reached != "" {
+		out += ", that reached " + stageLabel(string(h.Reached)) + " later"
+	}
+	if h.Touched != nil {
+		if *h.Touched {
+			out += ", touched before any next handoff"
+		} else {
+			out += ", never touched"
+		}
+	}
+	return out + " (a lead handed off twice is listed once)"
+}
+
+// cohortDashboard is the dashboard the drill-down came from.
+func cohortDashboard(q url.Values) string {
+	d := url.Values{"from": {q.Get("handoff_from")}, "to": {q.Get("handoff_to")}}
+	for _, k := range []string{"segment", "source", "campaign", "team_id"} {
+		if q.Get(k) != "" {
+			d.Set(k, q.Get(k))
+		}
+	}
+	return "/?" + d.Encode()
 }

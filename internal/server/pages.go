@@ -8,10 +8,6 @@ import (
 	"github.com/accordhq/accord/web/view"
 )
 
-func (s *Server) handleDashboardShow(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, view.DashboardShell(s.page(r, "Dashboard", "dashboard")))
-}
-
 // sections not built yet, with what each will do (DESIGN.md §6).
 var sectionsNotBuilt = map[string]struct{ title, what string }{
 	"inbox":     {"Inbox", "Your handed-off leads ordered by time left on their SLA timers, with accept, reject, log a touch, snooze and share content in place."},

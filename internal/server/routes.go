@@ -120,6 +120,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireUser)
 				r.Get("/", s.handleDashboardShow)
+				r.Get("/dashboard.csv", s.handleDashboardCSV)
 				r.Post("/switch-tenant", s.handleTenantSwitch)
 				r.Get("/notifications", s.handleNotificationList)
 				r.Post("/notifications/read", s.handleNotificationsRead)
