@@ -132,7 +132,7 @@ func newWorker(cfg config, logger *slog.Logger, db *database) (*worker.Worker, e
 	if cfg.Mail.Enabled() {
 		mailer = mail.NewSender(cfg.Mail, time.Now)
 	}
-	return worker.New(worker.Options{Logger: logger, Store: db.store, Now: time.Now, Mailer: mailer,
+	return worker.New(worker.Options{Logger: logger, Store: db.store, Now: time.Now, Mailer: mailer, Digests: true,
 		BaseURL: cfg.BaseURL, Webhooks: webhook.NewClient(cfg.Production, time.Now)})
 }
 

@@ -199,6 +199,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 					r.With(s.require(auth.PermManageWebhooks)).Post("/webhooks", s.handleWebhookCreate)
 					r.With(s.require(auth.PermManageWebhooks)).Post("/webhooks/{id}/toggle", s.handleWebhookToggle)
 					r.With(s.require(auth.PermManageWebhooks)).Post("/webhooks/{id}/delete", s.handleWebhookDelete)
+					r.Get("/digests", s.handleDigestSettingsShow)
+					r.Post("/digests", s.handleDigestSettingsSave)
 					r.Get("/{tab}", s.handleSettingsNotBuilt)
 				})
 			})

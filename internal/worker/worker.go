@@ -42,6 +42,10 @@ type Options struct {
 	Webhooks *webhook.Client
 	// NoBreachLoop leaves the SLA sweep to the caller (tests call sweepOnce).
 	NoBreachLoop bool
+	// Digests e-mails the weekly pipeline review and the monthly
+	// performance report (at start, then hourly); it needs a Mailer. Off
+	// unless asked for, so that tests which count e-mails get only theirs.
+	Digests bool
 	// SweepBatch is how many due timers one sweep transaction claims
 	// (default 500).
 	SweepBatch int
@@ -132,6 +136,15 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.runSLA(ctx)
 		}()
 	}
+	digestsDone := make(chan struct{})
+	if w.opts.Digests && w.opts.Mailer != nil {
+		go func() {
+			defer close(digestsDone)
+			w.runDigests(ctx)
+		}()
+	} else {
+		close(digestsDone)
+	}
 	ticker := time.NewTicker(w.opts.MaintenanceEvery)
 	defer ticker.Stop()
 	if _, err := w.runMaintenance(ctx, w.opts.Now()); err != nil {
@@ -141,6 +154,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			<-slaDone
+			<-digestsDone
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			err := w.river.Stop(stopCtx)

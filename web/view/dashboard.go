@@ -82,11 +82,11 @@ type ComplianceView struct {
 
 // FlowView is one source or campaign row.
 type FlowView struct {
-	Name                                  string
-	Handoffs, Accepted, Rejected, Opps    int64
-	Acceptance, PipelineCreated, Revenue  string
-	PipelineShare, RevenueShare           float64
-	HandoffsHref                          string
+	Name                                 string
+	Handoffs, Accepted, Rejected, Opps   int64
+	Acceptance, PipelineCreated, Revenue string
+	PipelineShare, RevenueShare          float64
+	HandoffsHref                         string
 }
 
 // ReasonView is one rejection reason with its split by source.
