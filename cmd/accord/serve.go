@@ -69,6 +69,7 @@ func runServe(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	httpSrv.RegisterOnShutdown(srv.CloseStreams)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on ADDR=%s: %w", cfg.Addr, err)
@@ -77,6 +78,11 @@ func runServe(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv.RunLive(workCtx) // breaches to open dashboards, from any process
+	}()
 	if !*noWorker {
 		w, err := newWorker(cfg, logger, db)
 		if err != nil {

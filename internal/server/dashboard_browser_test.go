@@ -12,6 +12,7 @@ import (
 	"github.com/accordhq/accord/internal/browsertest"
 	"github.com/accordhq/accord/internal/lead"
 	"github.com/accordhq/accord/internal/postgres/postgrestest"
+	"github.com/accordhq/accord/internal/sla"
 )
 
 // TestBrowser_Dashboard: a sales manager opens the dashboard, filters on a
@@ -109,6 +110,32 @@ func TestBrowser_Dashboard(t *testing.T) {
 	names, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#leads-table tbody tr .cell-strong')].map(e => e.textContent.trim()).sort()`))
 	require.NoError(t, err)
 	require.Equal(t, []string{"paula", "pedro"}, names)
+
+	// A breach appears without a reload.
+	alwaysOpen(t, h, h.a)
+	f.withAgreement(t, sla.Clause{Kind: sla.KindRespond, TargetMinutes: 60})
+	liveCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); h.srv.RunLive(liveCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-h.srv.LiveReady()
+	require.NoError(t, chromedp.Do(b,
+		chromedp.Navigate(h.ts.URL+"/?period=this_month"),
+		chromedp.WaitVisible(chromedp.ID("kpis")),
+		chromedp.Evaluate[chromedp.Void](`window.__noReload = true`),
+		chromedp.Poll[chromedp.Void](`window.accordLive && window.accordLive.readyState === 1`, chromedp.WithPollingTimeout(15*time.Second)),
+	))
+	require.Equal(t, "no data", text("#kpi-sla-sales .kpi-value"))
+	f.breach(t, "late@lead.test")
+	require.NoError(t, chromedp.Do(b, chromedp.Poll[chromedp.Void](
+		`document.getElementById('live-breaches') && document.getElementById('live-breaches').textContent !== ''`,
+		chromedp.WithPollingTimeout(20*time.Second))))
+	require.Equal(t, "A new breach just now: the figures below include it.", text("#live-breaches"))
+	require.Equal(t, "0.0 %", text("#kpi-sla-sales .kpi-value"), "one breached, none met")
+	noReload, err = chromedp.Run(b, chromedp.Evaluate[bool](`window.__noReload === true`))
+	require.NoError(t, err)
+	require.True(t, noReload)
+	browsertest.Screenshot(t, b, "dashboard-live-breach")
 }
 
 func jsString(s string) string {

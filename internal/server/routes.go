@@ -121,6 +121,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.Use(s.requireUser)
 				r.Get("/", s.handleDashboardShow)
 				r.Get("/dashboard.csv", s.handleDashboardCSV)
+				r.Get("/events", s.handleEvents)
 				r.Post("/switch-tenant", s.handleTenantSwitch)
 				r.Get("/notifications", s.handleNotificationList)
 				r.Post("/notifications/read", s.handleNotificationsRead)

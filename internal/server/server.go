@@ -38,6 +38,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	logger   *slog.Logger
+	live     *liveHub
 	store    *postgres.Store
 	sessions *scs.SessionManager
 	now      func() time.Time
@@ -51,7 +52,7 @@ func New(cfg Config, logger *slog.Logger, store *postgres.Store, now func() time
 	if cfg.Throttle.Window == 0 {
 		cfg.Throttle = postgres.DefaultThrottle
 	}
-	s := &Server{cfg: cfg, logger: logger, store: store, now: now}
+	s := &Server{cfg: cfg, logger: logger, store: store, now: now, live: newLiveHub()}
 	s.sessions = newSessionManager(store, cfg.SecureCookies, now)
 	s.sessions.ErrorFunc = s.sessionError
 	s.metrics = newHTTPMetrics(reg, store)

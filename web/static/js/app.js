@@ -87,3 +87,25 @@
   }
   setInterval(tick, 30000);
 })();
+
+// The dashboard updates when breaches happen: the server streams a
+// "breach" event (server-sent events) and the page reloads its figures in
+// place, keeping the period and filters of the URL.
+(function () {
+  "use strict";
+  var dash = document.getElementById("dashboard");
+  if (!dash || !dash.getAttribute("data-live-url") || !window.EventSource) return;
+  var es = new EventSource(dash.getAttribute("data-live-url"));
+  window.accordLive = es; // tests wait for readyState 1 (open)
+  es.addEventListener("breach", function (evt) {
+    var n = 1;
+    try { n = JSON.parse(evt.data).count || 1; } catch (e) { /* keep 1 */ }
+    var say = (n === 1 ? "A new breach" : n + " new breaches") + " just now: the figures below include it.";
+    window.htmx.ajax("GET", window.location.pathname + window.location.search,
+      { target: "#dashboard-body", select: "#dashboard-body", swap: "outerHTML" }).then(function () {
+      var note = document.getElementById("live-breaches");
+      if (note) note.textContent = say;
+    });
+  });
+  window.addEventListener("pagehide", function () { es.close(); });
+})();
