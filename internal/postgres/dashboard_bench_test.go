@@ -1,0 +1,72 @@
+package postgres_test
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accordhq/accord/internal/demo"
+	"github.com/accordhq/accord/internal/metric"
+	"github.com/accordhq/accord/internal/postgres"
+)
+
+// BenchmarkDashboard_Quarter computes the whole dashboard (figures of 90
+// days and of the 90 before, scorecard, compliance by team and rep, open
+// timers, speed distribution) for a tenant of N generated leads with their
+// full history over those 90 days (ACCORD_BENCH_DASHBOARD_LEADS, default
+// 1,000,000), beside the plain SQL aggregate it needs (counting the
+// period's handoffs), and reports p50 and p95.
+//
+//	go test ./internal/postgres/ -run '^$' -bench 'Dashboard_Quarter' -benchtime 20x -timeout 60m
+func BenchmarkDashboard_Quarter(b *testing.B) {
+	bd := setup(b)
+	ctx := context.Background()
+	cfg := salesFloor(b, bd.store, bd.a, 20)
+	cfg.Leads, cfg.Days, cfg.Now = envInt(b, "ACCORD_BENCH_DASHBOARD_LEADS", 1_000_000), 90, t0
+	g, err := demo.New(cfg)
+	require.NoError(b, err)
+	started := time.Now()
+	_, err = bd.store.BulkInsertLeadHistory(ctx, bd.a.ID, g, postgres.BulkOptions{})
+	require.NoError(b, err)
+	owner := bd.db.OwnerConn(b)
+	_, err = owner.Exec(ctx, `VACUUM ANALYZE`)
+	require.NoError(b, err)
+	b.Logf("%d leads with history in %s", cfg.Leads, time.Since(started).Round(time.Second))
+	loc, err := time.LoadLocation(bd.a.TimeZone)
+	require.NoError(b, err)
+	end := time.Date(t0.In(loc).Year(), t0.In(loc).Month(), t0.In(loc).Day(), 0, 0, 0, 0, loc)
+	p := metric.NewPeriod(end.AddDate(0, 0, -90), end, loc)
+
+	// The plain aggregate: the period's handoffs.
+	_, err = owner.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, false)`, bd.a.ID.String())
+	require.NoError(b, err)
+	var plain []time.Duration
+	var handoffs int
+	for range 5 {
+		s := time.Now()
+		require.NoError(b, owner.QueryRow(ctx, `SELECT count(*) FROM lead_transitions WHERE tenant_id = $1 AND to_stage = 'mql' AND at >= $2 AND at < $3`,
+			bd.a.ID, p.From, p.To).Scan(&handoffs))
+		plain = append(plain, time.Since(s))
+	}
+	var times []time.Duration
+	var d postgres.Dashboard
+	b.ResetTimer()
+	for range b.N {
+		s := time.Now()
+		d, err = bd.store.FindDashboard(ctx, bd.a.ID, p, metric.Filter{}, t0)
+		times = append(times, time.Since(s))
+		require.NoError(b, err)
+	}
+	b.StopTimer()
+	require.EqualValues(b, handoffs, d.Figures.Handoffs)
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	sort.Slice(plain, func(i, j int) bool { return plain[i] < plain[j] })
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(float64(handoffs), "handoffs")
+	b.ReportMetric(ms(times[len(times)/2]), "p50-ms")
+	b.ReportMetric(ms(times[(len(times)*95+99)/100-1]), "p95-ms")
+	b.ReportMetric(ms(plain[len(plain)/2]), "plain-ms")
+}
