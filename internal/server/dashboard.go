@@ -223,9 +223,10 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 	}
 
 	// SLA compliance by side, kind, team and rep.
-	addCompliance := func(dst *[]view.ComplianceView, name, side string, met, breached int64) {
+	addCompliance := func(dst *[]view.ComplianceView, name, side string, met, breached int64, bq url.Values) {
 		r := metric.Rate(met, met+breached)
-		c := view.ComplianceView{Name: name, Side: side, Met: met, Breached: breached, Rate: view.Percent(r)}
+		bq.Set("tab", "breached")
+		c := view.ComplianceView{Name: name, Side: side, Met: met, Breached: breached, Rate: view.Percent(r), Href: "/breaches?" + bq.Encode()}
 		if r != nil {
 			c.Share = *r
 		}
@@ -246,18 +247,26 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 		}
 		sideTotals[i][0] += c.Met
 		sideTotals[i][1] += c.Breached
-		addCompliance(&v.ByKind, kindName(k), string(side), c.Met, c.Breached)
+		addCompliance(&v.ByKind, kindName(k), string(side), c.Met, c.Breached, url.Values{"kind": {k}})
 	}
 	for i, side := range []string{"Sales", "Marketing"} {
 		if sideTotals[i][0]+sideTotals[i][1] > 0 {
-			addCompliance(&v.Sides, side, strings.ToLower(side), sideTotals[i][0], sideTotals[i][1])
+			addCompliance(&v.Sides, side, strings.ToLower(side), sideTotals[i][0], sideTotals[i][1], url.Values{"side": {strings.ToLower(side)}})
 		}
 	}
 	for _, row := range d.ByTeam {
-		addCompliance(&v.ByTeam, orNone(row.Name, "No team"), row.Side, row.Met, row.Breached)
+		bq := url.Values{"side": {row.Side}}
+		if row.ID != nil {
+			bq.Set("team_id", row.ID.String())
+		}
+		addCompliance(&v.ByTeam, orNone(row.Name, "No team"), row.Side, row.Met, row.Breached, bq)
 	}
 	for _, row := range d.ByRep {
-		addCompliance(&v.ByRep, orNone(row.Name, "No holder"), row.Side, row.Met, row.Breached)
+		bq := url.Values{"side": {row.Side}}
+		if row.ID != nil {
+			bq.Set("holder_id", row.ID.String())
+		}
+		addCompliance(&v.ByRep, orNone(row.Name, "No holder"), row.Side, row.Met, row.Breached, bq)
 	}
 
 	// Pipeline and revenue by source and campaign.
@@ -321,6 +330,7 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 			StatusLabel: periodStatusName(e.Status), Pace: e.Pace, Target: scoreValue(e.Target, e.Unit, cur), Actual: "no data"}
 		if c, ok := clauses[e.ClauseID.String()]; ok {
 			sv.Kind = c.Describe()
+			sv.Href = scoreHref(c, e)
 		}
 		if e.Actual != nil {
 			sv.Actual = scoreValue(*e.Actual, e.Unit, cur)
@@ -441,4 +451,27 @@ func scoreValue(x float64, unit, currency string) string {
 		return view.Money(metric.Amount(math.Round(x*100)), currency)
 	}
 	return fmt.Sprintf("%.0f", x)
+}
+
+// scoreHref is what a scorecard row's actual counts: the breaches of a
+// lead clause, the handoffs (accepted, reaching opportunity) of a period
+// clause in its scope and period.
+func scoreHref(c sla.Clause, e metric.ScorecardEntry) string {
+	if c.Kind.Lead() {
+		return "/breaches?" + url.Values{"tab": {"breached"}, "kind": {string(c.Kind)}}.Encode()
+	}
+	q := url.Values{"handoff_from": {e.From}, "handoff_to": {e.To}}
+	if c.Scope.Segment != nil {
+		q.Set("segment", *c.Scope.Segment)
+	}
+	if c.Scope.Source != nil {
+		q.Set("source", *c.Scope.Source)
+	}
+	switch c.Kind {
+	case sla.KindAcceptance:
+		q.Set("decision", "accepted")
+	case sla.KindPipeline:
+		q.Set("reached", "opportunity")
+	}
+	return "/leads?" + q.Encode()
 }

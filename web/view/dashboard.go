@@ -78,6 +78,7 @@ type ComplianceView struct {
 	Breached   int64
 	Rate       string
 	Share      float64 // the rate, 0–1, for its bar
+	Href       string  // the breaches behind the figure
 }
 
 // FlowView is one source or campaign row.
@@ -99,6 +100,7 @@ type ReasonView struct {
 // ScoreView is one clause of the scorecard.
 type ScoreView struct {
 	Side, Kind, Scope, Period, Target, Actual, Status, StatusLabel, Pace string
+	Href                                                                 string // the leads or breaches behind the actual
 }
 
 // Percent writes a rate (0–1) as "87.4 %", or "no data".
