@@ -112,11 +112,11 @@ func (s *Store) FindDashboard(ctx context.Context, tid tenant.ID, p metric.Perio
 			return fmt.Errorf("open timers: %w", err)
 		}
 		d.Speed = make([]int64, len(SpeedBuckets)+2)
-		rows, err := tx.Query(ctx, cohortQuery+`
-			SELECT CASE WHEN touched_at IS NULL THEN $8::int + 1
-			            ELSE (SELECT count(*) FROM unnest($9::int[]) b WHERE extract(epoch FROM touched_at - at) / 60 > b) END,
+		rows, err := tx.Query(ctx, `
+			SELECT CASE WHEN touched_at IS NULL THEN $1::int + 1
+			            ELSE (SELECT count(*) FROM unnest($2::int[]) b WHERE extract(epoch FROM touched_at - at) / 60 > b) END,
 			       count(*)
-			FROM c GROUP BY 1`, append(args, len(SpeedBuckets), SpeedBuckets)...)
+			FROM cohort_current GROUP BY 1`, len(SpeedBuckets), SpeedBuckets)
 		if err != nil {
 			return fmt.Errorf("speed to lead: %w", err)
 		}
