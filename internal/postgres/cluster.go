@@ -374,6 +374,20 @@ func (c *Cluster) runningPort() int {
 	return 0
 }
 
+// bulkWriteSettings size the embedded cluster for bulk writes (CSV imports,
+// demo data) rather than PostgreSQL's small defaults: a buffer cache that
+// holds the hot index pages of a big tenant's leads, and checkpoints far
+// enough apart that a million-row import does not write every page
+// several times over. synchronous_commit stays on: the application's
+// commits are durable (only the import's batches relax it, per
+// transaction, see importBatchSettings).
+var bulkWriteSettings = []string{
+	"-c shared_buffers=256MB",
+	"-c max_wal_size=4GB",
+	"-c checkpoint_timeout=15min",
+	"-c wal_compression=on",
+}
+
 func (c *Cluster) startIfNeeded(ctx context.Context) error {
 	if p := c.runningPort(); p != 0 {
 		c.port = p
@@ -392,6 +406,7 @@ func (c *Cluster) startIfNeeded(ctx context.Context) error {
 			"-c unix_socket_directories=''",
 			"-c max_connections=200",
 		}
+		settings = append(settings, bulkWriteSettings...)
 		if c.opts.Ephemeral {
 			settings = append(settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 		}

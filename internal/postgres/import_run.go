@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -308,6 +309,22 @@ type importPlan struct {
 	router   *importRouter
 }
 
+// importBatchSettings tune a batch's transaction, and only it:
+//   - The trigram search index takes new entries into its pending list and
+//     merges them in bulk; a larger list makes that merge rarer and the
+//     batch about twice as fast to insert. The merge gathers the list's
+//     entries in work_mem before it writes them into the index; with room
+//     for a whole list it writes each key once per merge, not once per 4MB
+//     (the default).
+//   - The commit does not wait for its WAL to reach the disk. That is safe
+//     here: a batch and the import's progress commit together, so a crash
+//     that loses the last batches loses their progress with them and the
+//     next run stores them again; and a later commit that waits (of anyone
+//     who read the rows, or of the import's end) flushes the batches' WAL
+//     first, so nothing that depends on a batch can outlive it.
+const importBatchSettings = `SELECT set_config('gin_pending_list_limit', '64MB', true),
+	set_config('work_mem', '256MB', true), set_config('synchronous_commit', 'off', true)`
+
 // applyImportBatch stores one batch and the import's progress in one
 // transaction.
 func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, im Import, b importBatch, ref leadRefs) (Import, error) {
@@ -319,6 +336,9 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, im Import, 
 		}
 		if cur.Status != lead.ImportRunning || cur.RowsDone != im.RowsDone {
 			return errImportMoved
+		}
+		if _, err := tx.Exec(ctx, importBatchSettings); err != nil {
+			return fmt.Errorf("set up import batch: %w", err)
 		}
 		plan, err := s.planImportBatch(ctx, tx, tid, im, b, ref)
 		if err != nil {
@@ -542,19 +562,13 @@ var importRowColumns = []string{"id", "created", "external_id", "email", "first_
 	"why", "qualified"}
 
 // writeImportPlan stores a decided batch set-based: the rows go by COPY
-// into a temporary table (COPY cannot write tables with row-level
-// security), and from there into leads and their history. Updates run
-// before inserts, so an email a row moves away from an existing lead is
-// free for a new lead of the same batch.
+// (as CSV, see importRowsCSV) into a temporary table (COPY cannot write
+// tables with row-level security), and from there into leads and their
+// history. Updates run before inserts, so an email a row moves away from an
+// existing lead is free for a new lead of the same batch.
 func writeImportPlan(ctx context.Context, tx pgx.Tx, tid tenant.ID, im Import, b importBatch, plan *importPlan, currency string) error {
 	if len(plan.writes) == 0 {
 		return nil
-	}
-	// The trigram search index takes new entries into its pending list and
-	// merges them in bulk; a larger list (for this transaction) makes that
-	// merge rarer and the batch about twice as fast to insert.
-	if _, err := tx.Exec(ctx, `SET LOCAL gin_pending_list_limit = '64MB'`); err != nil {
-		return fmt.Errorf("size the search index's pending list: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `
 		CREATE TEMP TABLE import_rows (
@@ -565,19 +579,8 @@ func writeImportPlan(ctx context.Context, tx pgx.Tx, tid tenant.ID, im Import, b
 		) ON COMMIT DROP`); err != nil {
 		return fmt.Errorf("create import staging table: %w", err)
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importRowColumns, pgx.CopyFromSlice(len(plan.writes), func(i int) ([]any, error) {
-		w := plan.writes[i]
-		in := w.in
-		row := []any{w.id, w.created, in.ExternalID, in.Email, in.FirstName, in.LastName, in.Company, in.Title,
-			in.Phone, in.Country, in.Segment, in.Source, in.Campaign, in.Score, in.ICPFit, nil, nil, nil, nil, nil, w.qualified}
-		if w.created {
-			row[15], row[16] = w.createdAt, string(w.stage)
-		}
-		if a := w.assign; a != nil {
-			row[17], row[18], row[19] = a.owner, a.team, a.why
-		}
-		return row, nil
-	}))
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, newImportRowsCSV(plan.writes),
+		`COPY import_rows (`+strings.Join(importRowColumns, ", ")+`) FROM STDIN WITH (FORMAT csv)`)
 	if err != nil {
 		return fmt.Errorf("copy import rows: %w", mapErr(err))
 	}

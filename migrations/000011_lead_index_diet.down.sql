@@ -1,0 +1,12 @@
+BEGIN;
+DROP INDEX lead_transitions_stage_idx;
+CREATE INDEX lead_transitions_stage_idx ON lead_transitions (tenant_id, to_stage, at);
+DROP INDEX leads_stage_idx;
+CREATE INDEX leads_stage_idx ON leads (tenant_id, stage);
+DROP INDEX leads_owner_created_idx;
+CREATE INDEX leads_owner_created_idx ON leads (tenant_id, owner_id, created_at DESC, id DESC);
+DROP INDEX leads_team_idx;
+CREATE INDEX leads_team_idx ON leads (tenant_id, team_id, stage, stage_changed_at);
+DROP INDEX leads_owner_idx;
+CREATE INDEX leads_owner_idx ON leads (tenant_id, owner_id, stage, stage_changed_at);
+COMMIT;
