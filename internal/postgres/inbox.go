@@ -129,18 +129,28 @@ func findInboxByTimeLeft(ctx context.Context, tx pgx.Tx, tid tenant.ID, f InboxF
 		who = `(t.holder_id = $2 OR t.team_id = $4)`
 		args = append(args, *f.TeamID)
 	}
+	// Straight down the open-timers index by due time (a lead with two
+	// running timers comes twice: twice the limit is read); the leads'
+	// stages are checked once they are loaded.
+	args[2] = 2 * f.Limit
 	rows, err := tx.Query(ctx, `
 		SELECT t.lead_id FROM sla_timers t
-		JOIN leads l ON l.tenant_id = t.tenant_id AND l.id = t.lead_id
 		WHERE t.tenant_id = $1 AND `+who+` AND t.status IN ('running', 'at_risk')
-		  AND l.stage IN ('mql', 'accepted', 'sql', 'opportunity')
-		GROUP BY t.lead_id ORDER BY min(t.due_at), t.lead_id LIMIT $3`, args...)
+		ORDER BY t.due_at, t.lead_id LIMIT $3`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("inbox by time left: %w", err)
 	}
-	timed, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	due, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return nil, nil, fmt.Errorf("scan inbox by time left: %w", err)
+	}
+	var timed []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, id := range due {
+		if !seen[id] && len(timed) < f.Limit {
+			seen[id] = true
+			timed = append(timed, id)
+		}
 	}
 	rest, err := findInbox(ctx, tx, tid, f, now)
 	if err != nil {
@@ -150,14 +160,33 @@ func findInboxByTimeLeft(ctx context.Context, tx pgx.Tx, tid tenant.ID, f InboxF
 	for _, l := range rest {
 		byID[l.ID] = l
 	}
+	// Timed leads beyond the first page by waiting are read in one query,
+	// not one each.
+	var missing []uuid.UUID
+	for _, id := range timed {
+		if _, ok := byID[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		rows, err := tx.Query(ctx, leadSelect+` WHERE l.tenant_id = $1 AND l.id = ANY($2)`, tid, missing)
+		if err != nil {
+			return nil, nil, fmt.Errorf("query timed leads: %w", err)
+		}
+		more, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lead.Lead, error) { return scanLead(r) })
+		if err != nil {
+			return nil, nil, fmt.Errorf("scan timed leads: %w", err)
+		}
+		for _, l := range more {
+			byID[l.ID] = l
+		}
+	}
 	var out []lead.Lead
 	placed := map[uuid.UUID]bool{}
 	for _, id := range timed {
 		l, ok := byID[id]
-		if !ok {
-			if l, err = findLead(ctx, tx, tid, id, false); err != nil {
-				return nil, nil, err
-			}
+		if !ok || !l.Stage.Open() {
+			continue // gone, or moved on, since the timers were read
 		}
 		if l.SnoozedUntil != nil && l.SnoozedUntil.After(now) {
 			continue // snoozed leads keep their place at the end

@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accordhq/accord/internal/auth"
+	"github.com/accordhq/accord/internal/postgres"
+	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
 
 	"github.com/accordhq/accord/internal/postgres/postgrestest"
@@ -140,7 +142,8 @@ func seedHandedOff(b *testing.B, h *harness, owner uuid.UUID, n int) []string {
 }
 
 // BenchmarkRepPages_1M is the issue's figure for a big tenant: the inbox
-// and the lead list of one rep in a tenant of 1,000,000 leads (20 reps),
+// and the lead list of one rep in a tenant of 1,000,000 leads (20 reps, and
+// 100,000 more with a running timer),
 // server time through the whole handler chain. ACCORD_BENCH_LEADS changes
 // the size.
 func BenchmarkRepPages_1M(b *testing.B) {
@@ -171,6 +174,14 @@ func BenchmarkRepPages_1M(b *testing.B) {
 		       $3::timestamptz - make_interval(mins => g), ($2::uuid[])[1 + g % 20], 'EUR', $3::timestamptz - make_interval(mins => g), $3
 		FROM generate_series(1, $4) g`, h.a.ID, reps, h.clock.Now(), n)
 	require.NoError(b, err)
+	// A respond clause and 100,000 more leads with a running timer, 5,000
+	// per rep, so the inbox orders by time left as it does in use.
+	team, err := h.db.Store.CreateTeam(ctx, h.a.ID, h.a.Admin(), tenant.TeamInput{Name: "Sales", Side: tenant.SideSales}, h.clock.Now())
+	require.NoError(b, err)
+	a, err := h.db.Store.SaveAgreement(ctx, h.a.ID, h.a.Admin(), postgres.SaveAgreementInput{Clauses: []sla.Clause{{Kind: sla.KindRespond, TargetMinutes: 240}}}, h.clock.Now())
+	require.NoError(b, err)
+	postgrestest.InsertRunningTimers(b, conn, postgrestest.RunningTimers{Tenant: uuid.UUID(h.a.ID), ClauseID: a.Clauses[0].ID, TeamID: team.ID,
+		Holders: reps, N: 100_000, Due: h.clock.Now().Add(time.Hour), Spread: time.Second})
 	_, err = conn.Exec(ctx, `ANALYZE leads`)
 	require.NoError(b, err)
 	b.Logf("seeded %d leads in %s", n, time.Since(start).Round(time.Second))
