@@ -13,6 +13,7 @@ import (
 
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/metric"
 	"github.com/accordhq/accord/internal/tenant"
 	"github.com/accordhq/accord/internal/validator"
 )
@@ -400,14 +401,23 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 			                   ORDER BY n.seq LIMIT 1) nx ON true
 			WHERE `+strings.Join(conds, " AND ")+`)`)
 	}
-	if f.Segment != "" {
+	// metric.None, the figures' name for "without one", selects the leads
+	// without a segment, source or campaign, so a figure's row drills down.
+	switch f.Segment {
+	case "":
+	case metric.None:
+		where = append(where, "l.segment IS NULL")
+	default:
 		where = append(where, "l.segment = "+arg(f.Segment))
 	}
-	if f.Source != "" {
-		where = append(where, "l.source = "+arg(f.Source))
-	}
-	if f.Campaign != "" {
-		where = append(where, "l.campaign = "+arg(f.Campaign))
+	for _, c := range []struct{ col, v string }{{"l.source", f.Source}, {"l.campaign", f.Campaign}} {
+		switch c.v {
+		case "":
+		case metric.None:
+			where = append(where, c.col+" = ''")
+		default:
+			where = append(where, c.col+" = "+arg(c.v))
+		}
 	}
 	if q := strings.TrimSpace(strings.ToLower(f.Q)); q != "" {
 		where = append(where, "lower(l.first_name || ' ' || l.last_name || ' ' || coalesce(l.email, '') || ' ' || l.company) LIKE "+

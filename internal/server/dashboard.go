@@ -280,11 +280,8 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 			fv := view.FlowView{Name: names[i], Handoffs: r.Handoffs, Accepted: r.Accepted, Rejected: r.Rejected, Opps: r.Opportunities,
 				Acceptance: view.Percent(r.LeadAcceptanceRate), PipelineCreated: view.Money(r.PipelineCreated, cur), Revenue: view.Money(r.RevenueWon, cur),
 				PipelineShare: share(int64(r.PipelineCreated), int64(topP)), RevenueShare: share(int64(r.RevenueWon), int64(topR))}
-			value := names[i]
-			if value == metric.None {
-				value = metric.None
-			}
-			fv.HandoffsHref = leads(url.Values{key: {value}})
+			// "(none)" is a value the lead list reads as "without one".
+			fv.HandoffsHref = leads(url.Values{key: {names[i]}})
 			out = append(out, fv)
 		}
 		return out

@@ -79,6 +79,12 @@ func TestDashboard_SameFiguresEverywhere(t *testing.T) {
 	require.Equal(t, map[string][]string{"funnel.mql": {"7", "0"}, "funnel.accepted": {"4", "0"}, "funnel.sql": {"1", "0"},
 		"funnel.opportunity": {"1", "0"}, "funnel.won": {"0", "0"}}, funnel)
 
+	// The by-campaign row of leads without a campaign drills down to them.
+	href, ok := pg.doc.Find("#by-campaign-table tbody tr td.num a").First().Attr("href")
+	require.True(t, ok)
+	require.Contains(t, href, "campaign=%28none%29")
+	require.Equal(t, 7, b.get(href).doc.Find("#leads-table tbody tr").Length(), "the seven handoffs without a campaign")
+
 	// Bad input: this month unfiltered, the problem beside its field.
 	bad := b.get("/?from=2026-02-30&to=2026-03-01")
 	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
