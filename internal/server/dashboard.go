@@ -259,14 +259,14 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 		if row.ID != nil {
 			bq.Set("team_id", row.ID.String())
 		}
-		addCompliance(&v.ByTeam, orNone(row.Name, "No team"), row.Side, row.Met, row.Breached, bq)
+		addCompliance(&v.ByTeam, orNone(row.Name, "No team")+" · "+row.Side, row.Side, row.Met, row.Breached, bq)
 	}
 	for _, row := range d.ByRep {
 		bq := url.Values{"side": {row.Side}}
 		if row.ID != nil {
 			bq.Set("holder_id", row.ID.String())
 		}
-		addCompliance(&v.ByRep, orNone(row.Name, "No holder"), row.Side, row.Met, row.Breached, bq)
+		addCompliance(&v.ByRep, orNone(row.Name, "No holder")+" · "+row.Side, row.Side, row.Met, row.Breached, bq)
 	}
 
 	// Pipeline and revenue by source and campaign.
