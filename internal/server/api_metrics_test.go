@@ -84,6 +84,23 @@ func TestAPI_Metrics(t *testing.T) {
 	}
 	require.Equal(t, "1", rows["rejection_reasons.no_budget.count"][0])
 
+	// The leads behind the acceptance figure, through the lead list.
+	local := h.clock.Now().In(berlinOf(t))
+	first := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, berlinOf(t))
+	cohort := "/leads?handoff_from=" + first.Format("2006-01-02") + "&handoff_to=" + first.AddDate(0, 1, 0).Format("2006-01-02")
+	status, body, _ = h.api("GET", cohort+"&decision=accepted", token, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	data := body["data"].([]any)
+	require.Len(t, data, 1)
+	require.Equal(t, accepted.ID.String(), data[0].(map[string]any)["id"])
+	status, body, _ = h.api("GET", cohort+"&decision=undecided", token, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Len(t, body["data"].([]any), 1, "maybe@lead.test")
+	for _, bad := range []string{cohort + "&decision=maybe", "/leads?decision=accepted", cohort + "&reached=lost", cohort + "&touched=perhaps"} {
+		status, _, _ := h.api("GET", bad, token, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, status, bad)
+	}
+
 	// Bad input: a clear 422 naming the field.
 	for path, field := range map[string]string{
 		"/metrics?from=2026-13-01&to=2026-14-01":       "from",

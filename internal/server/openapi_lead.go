@@ -6,9 +6,14 @@ var leadOperations = []apiOperation{
 		Scope: "ingest", Request: "LeadInput", Response: "Lead", Status: 201},
 	{Method: "POST", Path: "/leads/batch", Summary: "Create or update up to 1000 leads; valid items are applied, invalid ones reported",
 		Scope: "ingest", Request: "LeadBatch", Response: "LeadBatchResult", Status: 200},
-	{Method: "GET", Path: "/leads", Summary: "List leads, newest first (with updated_since: oldest change first)", Scope: "read",
+	{Method: "GET", Path: "/leads", Summary: "List leads, newest first (with updated_since: oldest change first). " +
+		"handoff_from and handoff_to (YYYY-MM-DD in the tenant zone, to exclusive) keep the leads handed off then, as the " +
+		"figures count them, optionally by decision (accepted, rejected, undecided), reached (accepted, sql, opportunity, " +
+		"won) and touched (true, false) before the lead's next handoff; team_id then means the handoff's team. " +
+		"segment, source or campaign (none) selects leads without one", Scope: "read",
 		Response: "Lead", Status: 200, List: true,
-		Query: []string{"stage", "owner_id", "team_id", "segment", "source", "campaign", "updated_since", "q"}},
+		Query: []string{"stage", "owner_id", "team_id", "segment", "source", "campaign", "updated_since", "q",
+			"handoff_from", "handoff_to", "decision", "reached", "touched"}},
 	{Method: "GET", Path: "/leads/{id}", Summary: "A lead with its timers", Scope: "read", Response: "Lead", Status: 200},
 	{Method: "GET", Path: "/leads/{id}/timeline", Summary: "A lead's events, oldest first", Scope: "read", Response: "Timeline", Status: 200},
 	{Method: "POST", Path: "/leads/{id}/transitions", Summary: "Move a lead to another stage (DESIGN.md §3); illegal moves list the allowed targets",
