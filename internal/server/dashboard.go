@@ -324,13 +324,13 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Side < entries[j].Side })
 	for _, e := range entries {
 		sv := view.ScoreView{Side: e.Side, Kind: kindName(e.Kind), Period: e.From + " – " + e.To, Status: string(e.Status),
-			StatusLabel: periodStatusName(e.Status), Pace: e.Pace, Target: scoreValue(e.Target, e.Unit, cur), Actual: "no data"}
+			StatusLabel: periodStatusName(e.Status), Pace: e.Pace, Target: view.ScoreValue(e.Target, e.Unit, cur), Actual: "no data"}
 		if c, ok := clauses[e.ClauseID.String()]; ok {
 			sv.Kind = c.Describe()
 			sv.Href = scoreHref(c, e)
 		}
 		if e.Actual != nil {
-			sv.Actual = scoreValue(*e.Actual, e.Unit, cur)
+			sv.Actual = view.ScoreValue(*e.Actual, e.Unit, cur)
 		}
 		if e.Scope != nil {
 			var parts []string
@@ -438,16 +438,6 @@ func periodStatusName(s sla.PeriodStatus) string {
 		return "At risk"
 	}
 	return "On track"
-}
-
-func scoreValue(x float64, unit, currency string) string {
-	switch unit {
-	case metric.UnitPercent:
-		return fmt.Sprintf("%.1f %%", x)
-	case metric.UnitAmount:
-		return view.Money(metric.Amount(math.Round(x*100)), currency)
-	}
-	return fmt.Sprintf("%.0f", x)
 }
 
 // scoreHref is what a scorecard row's actual counts: the breaches of a

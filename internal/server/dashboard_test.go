@@ -56,7 +56,7 @@ func TestDashboard_SameFiguresEverywhere(t *testing.T) {
 	require.Equal(t, "80.0 %", pg.text("#kpi-acceptance .kpi-value"))
 	l2o := js["lead_to_opportunity_rate"].(float64)
 	require.Equal(t, view.Percent(&l2o), pg.text("#kpi-lead-to-opportunity .kpi-value"))
-	require.Equal(t, "12,346 EUR", pg.text("#kpi-pipeline-created .kpi-value"), "12,345.67 rounded for the card")
+	require.Equal(t, "EUR 12,345.67", pg.text("#kpi-pipeline-created .kpi-value"), "as the digest writes it")
 	require.EqualValues(t, 12345.67, js["pipeline_created"])
 
 	// The page's CSV is the API's CSV.

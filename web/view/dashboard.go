@@ -1,14 +1,11 @@
 package view
 
 import (
-	"fmt"
 	"math"
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 
-	"github.com/accordhq/accord/internal/metric"
 	"github.com/accordhq/accord/internal/validator"
 )
 
@@ -103,61 +100,6 @@ type ScoreView struct {
 	Href                                                                 string // the leads or breaches behind the actual
 }
 
-// Percent writes a rate (0–1) as "87.4 %", or "no data".
-func Percent(r *float64) string {
-	if r == nil {
-		return "no data"
-	}
-	return strconv.FormatFloat(math.Round(*r*1000)/10, 'f', 1, 64) + " %"
-}
-
-// Money writes an amount in major units with thousands separators and the
-// currency: "1,250,000 EUR".
-func Money(a metric.Amount, currency string) string {
-	major := int64(math.Round(a.Major()))
-	return thousands(major) + " " + currency
-}
-
-// Minutes writes a duration in minutes as "52 min" or "6 h 20 min".
-func Minutes(m *float64) string {
-	if m == nil {
-		return "no data"
-	}
-	total := int64(math.Round(*m))
-	if total < 60 {
-		return strconv.FormatInt(total, 10) + " min"
-	}
-	if total%60 == 0 {
-		return strconv.FormatInt(total/60, 10) + " h"
-	}
-	return fmt.Sprintf("%d h %d min", total/60, total%60)
-}
-
-// DaysText writes days as "41.5 days".
-func DaysText(d *float64) string {
-	if d == nil {
-		return "no data"
-	}
-	return strconv.FormatFloat(math.Round(*d*10)/10, 'f', 1, 64) + " days"
-}
-
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "−" + b.String()
-	}
-	return b.String()
-}
-
 // DashboardLink is a dashboard URL with the view's query and more.
 func (v DashboardView) Link(path string, extra url.Values) string {
 	q, _ := url.ParseQuery(v.Query)
@@ -182,10 +124,7 @@ func barWidth(s float64, w int) string {
 
 func ftoa(f float64) string { return strconv.FormatFloat(math.Round(f*10)/10, 'f', 1, 64) }
 
-func i64(n int64) string { return thousands(n) }
-
-// Count writes a count with thousands separators: "12,480".
-func Count(n int64) string { return thousands(n) }
+func i64(n int64) string { return Count(n) }
 
 func sortedKeys(m map[string]string) []string {
 	out := make([]string, 0, len(m))

@@ -3,7 +3,6 @@ package view
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -132,31 +131,31 @@ func NewDigestEmail(in DigestInput) DigestEmail {
 	cur := in.Currency
 
 	count := func(label string, c, p int64, note string) DigestCard {
-		return digestCard(label, metric.Float(c), metric.Float(p), metric.DeltaCount, true, digestInt(c), digestInt(p), note)
+		return digestCard(label, metric.Float(c), metric.Float(p), metric.DeltaCount, true, Count(c), Count(p), note)
 	}
 	money := func(label string, c, p metric.Amount, note string) DigestCard {
 		cf, pf := float64(c), float64(p)
-		return digestCard(label, &cf, &pf, metric.DeltaCount, true, digestMoney(c, cur), digestMoney(p, cur), note)
+		return digestCard(label, &cf, &pf, metric.DeltaCount, true, Money(c, cur), Money(p, cur), note)
 	}
 	rate := func(label string, c, p *float64, note string) DigestCard {
-		return digestCard(label, c, p, metric.DeltaRate, true, digestRate(c), digestRate(p), note)
+		return digestCard(label, c, p, metric.DeltaRate, true, Percent(c), Percent(p), note)
 	}
 	s := f.SpeedToLead
 	e.Cards = []DigestCard{
 		count("Handoffs", f.Handoffs, prev.Handoffs, "leads marketing handed to sales"),
 		rate("Lead acceptance rate", f.LeadAcceptanceRate, prev.LeadAcceptanceRate,
-			fmt.Sprintf("%s accepted, %s rejected, %s undecided", digestInt(f.Accepted), digestInt(f.Rejected), digestInt(f.Undecided))),
+			fmt.Sprintf("%s accepted, %s rejected, %s undecided", Count(f.Accepted), Count(f.Rejected), Count(f.Undecided))),
 		rate("Lead → opportunity", f.LeadToOpportunityRate, prev.LeadToOpportunityRate,
-			fmt.Sprintf("%s of %s handoffs became opportunities", digestInt(f.Funnel.Opportunity), digestInt(f.Handoffs))),
-		rate("Win rate", f.WinRate, prev.WinRate, fmt.Sprintf("%s won, %s lost", digestInt(f.Wins), digestInt(f.Losses))),
+			fmt.Sprintf("%s of %s handoffs became opportunities", Count(f.Funnel.Opportunity), Count(f.Handoffs))),
+		rate("Win rate", f.WinRate, prev.WinRate, fmt.Sprintf("%s won, %s lost", Count(f.Wins), Count(f.Losses))),
 		// Faster is better: a shorter median is the good direction.
 		digestCard("Speed to lead (median)", s.MedianMinutes, prev.SpeedToLead.MedianMinutes, metric.DeltaCount, false,
-			digestMinutes(s.MedianMinutes), digestMinutes(prev.SpeedToLead.MedianMinutes),
-			fmt.Sprintf("within 1 hour: %s of touched handoffs; %s untouched", digestRate(s.Within1hShare), digestInt(s.Untouched))),
+			Minutes(s.MedianMinutes), Minutes(prev.SpeedToLead.MedianMinutes),
+			fmt.Sprintf("within 1 hour: %s of touched handoffs; %s untouched", Percent(s.Within1hShare), Count(s.Untouched))),
 		rate("SLA compliance — sales", f.SLACompliance.Sales, prev.SLACompliance.Sales, "timers met ÷ met + breached"),
 		rate("SLA compliance — marketing", f.SLACompliance.Marketing, prev.SLACompliance.Marketing, "timers met ÷ met + breached"),
 		money("Pipeline created", f.PipelineCreated, prev.PipelineCreated, "new opportunities' amounts"),
-		money("Revenue won", f.RevenueWon, prev.RevenueWon, fmt.Sprintf("%s deals won", digestInt(f.Wins))),
+		money("Revenue won", f.RevenueWon, prev.RevenueWon, fmt.Sprintf("%s deals won", Count(f.Wins))),
 	}
 
 	if !in.Monthly {
@@ -166,18 +165,18 @@ func NewDigestEmail(in DigestInput) DigestEmail {
 			if share != nil {
 				bar = int(math.Round(100 * *share))
 			}
-			e.Funnel = append(e.Funnel, DigestFunnelStep{Stage: digestStage(st.Stage), Count: digestInt(st.Count), Share: digestRate(share), Bar: bar})
+			e.Funnel = append(e.Funnel, DigestFunnelStep{Stage: digestStage(st.Stage), Count: Count(st.Count), Share: Percent(share), Bar: bar})
 		}
 		for i, r := range f.BySource {
 			if i == digestMaxSources {
 				e.MoreSources = len(f.BySource) - i
 				break
 			}
-			e.Sources = append(e.Sources, DigestSourceRow{Source: r.Source, Handoffs: digestInt(r.Handoffs), Accepted: digestInt(r.Accepted),
-				AcceptanceRate: digestRate(r.LeadAcceptanceRate), Opportunities: digestInt(r.Opportunities),
-				Pipeline: digestMoney(r.PipelineCreated, cur), Revenue: digestMoney(r.RevenueWon, cur)})
+			e.Sources = append(e.Sources, DigestSourceRow{Source: r.Source, Handoffs: Count(r.Handoffs), Accepted: Count(r.Accepted),
+				AcceptanceRate: Percent(r.LeadAcceptanceRate), Opportunities: Count(r.Opportunities),
+				Pipeline: Money(r.PipelineCreated, cur), Revenue: Money(r.RevenueWon, cur)})
 		}
-		e.ShowTimers, e.Running, e.AtRisk = true, digestInt(in.Running), digestInt(in.AtRisk)
+		e.ShowTimers, e.Running, e.AtRisk = true, Count(in.Running), Count(in.AtRisk)
 	}
 
 	if in.Scorecard != nil {
@@ -187,10 +186,10 @@ func NewDigestEmail(in DigestInput) DigestEmail {
 			if name == "" {
 				name = c.Kind
 			}
-			row := DigestClause{Side: digestSide(c.Side), Clause: name, Target: digestUnit(c.Target, c.Unit, cur),
+			row := DigestClause{Side: digestSide(c.Side), Clause: name, Target: ScoreValue(c.Target, c.Unit, cur),
 				Actual: "no data", Pace: c.Pace}
 			if c.Actual != nil {
-				row.Actual = digestUnit(*c.Actual, c.Unit, cur)
+				row.Actual = ScoreValue(*c.Actual, c.Unit, cur)
 			}
 			row.Status, row.Tone = digestStatus(c.Status)
 			e.Scorecard = append(e.Scorecard, row)
@@ -221,75 +220,6 @@ func digestDates(p metric.Period) string {
 		return p.From.Format("2 Jan") + " – " + last.Format("2 Jan 2006")
 	}
 	return p.From.Format("2 Jan 2006") + " – " + last.Format("2 Jan 2006")
-}
-
-// digestInt writes a count with thousands separators: "1,234".
-func digestInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "−" + b.String()
-	}
-	return b.String()
-}
-
-// digestRate writes a rate (0–1) as a percentage with one decimal; "no
-// data" when there is nothing to divide by, never 0 %.
-func digestRate(r *float64) string {
-	if r == nil {
-		return "no data"
-	}
-	return strconv.FormatFloat(math.Round(*r*1000)/10, 'f', 1, 64) + " %"
-}
-
-// digestMoney writes an amount in the tenant's currency: "EUR 12,000", with
-// cents only when there are some.
-func digestMoney(a metric.Amount, currency string) string {
-	c := int64(a)
-	sign := ""
-	if c < 0 {
-		sign, c = "−", -c
-	}
-	s := digestInt(c / 100)
-	if c%100 != 0 {
-		s += fmt.Sprintf(".%02d", c%100)
-	}
-	return strings.TrimSpace(currency + " " + sign + s)
-}
-
-// digestMinutes writes a duration in minutes: "52 min", "3 h 05 min",
-// "2.5 days"; "no data" without touched handoffs.
-func digestMinutes(m *float64) string {
-	if m == nil {
-		return "no data"
-	}
-	n := int64(math.Round(*m))
-	switch {
-	case n < 60:
-		return fmt.Sprintf("%d min", n)
-	case n < 24*60:
-		return fmt.Sprintf("%d h %02d min", n/60, n%60)
-	}
-	return strconv.FormatFloat(math.Round(*m/144)/10, 'f', -1, 64) + " days"
-}
-
-// digestUnit writes a scorecard target or actual in its unit.
-func digestUnit(v float64, unit, currency string) string {
-	switch unit {
-	case metric.UnitPercent:
-		return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + " %"
-	case metric.UnitAmount:
-		return digestMoney(metric.Amount(math.Round(v*100)), currency)
-	}
-	return digestInt(int64(math.Round(v)))
 }
 
 func digestStage(stage string) string {
