@@ -90,6 +90,12 @@ func TestBrowser_Dashboard(t *testing.T) {
 	))
 	waitText("#kpi-handoffs .kpi-value", "0")
 	require.Equal(t, "no data", text("#kpi-acceptance .kpi-value"), "no decisions: no data, not 0 %")
+	// The heading and the form show the period applied, not the one before.
+	lastMonth := time.Date(h.clock.Now().In(berlinOf(t)).Year(), h.clock.Now().In(berlinOf(t)).Month(), 1, 0, 0, 0, 0, berlinOf(t)).AddDate(0, -1, 0)
+	require.True(t, strings.HasPrefix(text("#dashboard .subtitle"), lastMonth.Format("January 2006")), text("#dashboard .subtitle"))
+	from, err := chromedp.Run(b, chromedp.Value(chromedp.ID("f-from")))
+	require.NoError(t, err)
+	require.Equal(t, lastMonth.Format("2006-01-02"), from)
 	search, err = chromedp.Run(b, chromedp.Evaluate[string](`window.location.search`))
 	require.NoError(t, err)
 	require.Contains(t, search, "period=last_month")
