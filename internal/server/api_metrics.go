@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/accordhq/accord/internal/auth"
@@ -15,9 +16,9 @@ import (
 // preset or a month or quarter) or from and to, plus segment, source,
 // campaign and team_id. Any other key is refused, so a misspelt filter
 // does not silently widen the figures.
-func metricQuery(r *http.Request, t tenant.Tenant, now time.Time) (metric.Period, metric.Filter, validator.Errors) {
+func metricQuery(r *http.Request, t tenant.Tenant, now time.Time, extra ...string) (metric.Period, metric.Filter, validator.Errors) {
 	q := r.URL.Query()
-	allowed := append(append([]string{}, metric.PeriodKeys...), metric.FilterKeys...)
+	allowed := append(append(append([]string{}, metric.PeriodKeys...), metric.FilterKeys...), extra...)
 	unknown := metric.UnknownKeys(q, allowed...)
 	p, perrs := metric.ParsePeriod(q.Get(metric.KeyPeriod), q.Get(metric.KeyFrom), q.Get(metric.KeyTo), tenant.LoadLocation(t.TimeZone), now)
 	f, ferrs := metric.ParseFilter(q)
@@ -55,10 +56,20 @@ func (s *Server) handleAPIMetricsCSV(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	from, to := period.Dates()
+	s.writeFiguresCSV(w, fig, "")
+}
+
+// writeFiguresCSV downloads figures as CSV, only the rows of section when
+// it is not "" (a chart's own download).
+func (s *Server) writeFiguresCSV(w http.ResponseWriter, fig metric.Figures, section string) {
+	from, to := fig.Period.Dates()
+	name := "accord-figures-" + from + "-" + to
+	if section != "" {
+		name += "-" + strings.ReplaceAll(section, "_", "-")
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="accord-figures-%s-%s.csv"`, from, to))
-	if err := metric.WriteCSV(w, fig); err != nil {
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	if err := metric.WriteSectionCSV(w, fig, section); err != nil {
 		s.logger.Warn("write figures csv", "error", err.Error())
 	}
 }

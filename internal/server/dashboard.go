@@ -60,12 +60,7 @@ func (s *Server) handleDashboardShow(w http.ResponseWriter, r *http.Request) {
 // rows as GET /api/v1/metrics.csv); section keeps the rows of one chart.
 func (s *Server) handleDashboardCSV(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	q := r.URL.Query()
-	section := q.Get("section")
-	q.Del("section")
-	r2 := r.Clone(r.Context())
-	r2.URL.RawQuery = q.Encode()
-	period, filter, errs := metricQuery(r2, p.Tenant, s.now())
+	period, filter, errs := metricQuery(r, p.Tenant, s.now(), "section")
 	if errs != nil {
 		s.renderError(w, r, errs)
 		return
@@ -75,16 +70,7 @@ func (s *Server) handleDashboardCSV(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	from, to := period.Dates()
-	name := "accord-figures-" + from + "-" + to
-	if section != "" {
-		name += "-" + strings.ReplaceAll(section, "_", "-")
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
-	if err := metric.WriteSectionCSV(w, fig, section); err != nil {
-		s.logger.Warn("write dashboard csv", "error", err.Error())
-	}
+	s.writeFiguresCSV(w, fig, r.URL.Query().Get("section"))
 }
 
 // dashboardView turns the store's dashboard into the page's view model.
