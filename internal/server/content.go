@@ -355,7 +355,10 @@ func requestStatusOptions() []view.Option {
 
 func requestRowView(q content.Request, now time.Time) view.RequestRowView {
 	v := view.RequestRowView{ID: q.ID.String(), Title: q.Title, Objection: q.Objection, Requester: q.RequesterName, Segment: derefStr(q.Segment),
-		Status: string(q.Status), StatusLabel: q.Status.Label(), Age: ageText(q.Age(now)), Asset: q.AssetTitle, Lead: q.LeadName}
+		Status: string(q.Status), StatusLabel: q.Status.Label(), Age: "waiting " + ageText(q.Age(now)), Asset: q.AssetTitle, Lead: q.LeadName}
+	if q.ClosedAt != nil {
+		v.Age = strings.ToLower(q.Status.Label()) + " after " + ageText(q.Age(now))
+	}
 	if q.AssetID != nil {
 		v.AssetID = q.AssetID.String()
 	}
@@ -421,8 +424,10 @@ func (s *Server) handleRequestCreate(w http.ResponseWriter, r *http.Request) {
 		in.LeadID = parseIDField(&errs, "lead_id", &v)
 	}
 	var q content.Request
-	err := error(errs.OrNil())
-	if err == nil {
+	var err error
+	if errs != nil {
+		err = errs
+	} else {
 		q, err = s.store.CreateRequest(r.Context(), p.TenantID(), p, in, s.now())
 	}
 	var verrs validator.Errors
@@ -503,8 +508,10 @@ func (s *Server) handleRequestUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var q content.Request
-	err := error(errs.OrNil())
-	if err == nil {
+	var err error
+	if errs != nil {
+		err = errs
+	} else {
 		q, err = s.store.UpdateRequest(r.Context(), p.TenantID(), p, id, u, s.now())
 	}
 	var verrs validator.Errors
