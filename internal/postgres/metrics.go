@@ -64,6 +64,12 @@ func findMetrics(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Period,
 	if err != nil {
 		return metric.Figures{}, err
 	}
+	if cur.Content, err = contentUsage(ctx, tx, metricArgs(tid, p, f)); err != nil {
+		return metric.Figures{}, err
+	}
+	if prev.Content, err = contentUsage(ctx, tx, metricArgs(tid, p.Previous(), f)); err != nil {
+		return metric.Figures{}, err
+	}
 	cur.Previous = &prev
 	cur.Derive()
 	return cur, nil

@@ -100,6 +100,7 @@ func TestAPI_ContentAssets(t *testing.T) {
 		status, act, _ := h.api("POST", "/leads/"+leadID+"/activities", ingest, map[string]any{"kind": "content_shared", "asset_id": id})
 		require.Equal(t, http.StatusCreated, status, "%v", act)
 		tracked := act["tracked_url"].(string)
+		sharedAt := h.clock.Now()
 		require.True(t, strings.HasPrefix(tracked, "http://accord.test/c/"), tracked)
 		path := strings.TrimPrefix(tracked, "http://accord.test")
 
@@ -132,6 +133,15 @@ func TestAPI_ContentAssets(t *testing.T) {
 		open(path)
 		_, got, _ = h.api("GET", "/content-assets/"+id, read, nil)
 		require.Equal(t, float64(2), got["opens"], "an hour later it counts again")
+
+		// The metrics' content block counts the same use (DESIGN.md §5).
+		around := "/metrics?from=" + sharedAt.AddDate(0, 0, -1).Format(time.DateOnly) + "&to=" + sharedAt.AddDate(0, 0, 2).Format(time.DateOnly)
+		status, m, _ := h.api("GET", around, read, nil)
+		require.Equal(t, http.StatusOK, status, "%v", m)
+		c := m["content"].(map[string]any)
+		require.Equal(t, float64(1), c["active_assets"])
+		require.Equal(t, float64(1), c["used_assets"])
+		require.Equal(t, float64(1), c["usage_share"])
 
 		status, tl, _ := h.api("GET", "/leads/"+leadID+"/timeline", read, nil)
 		require.Equal(t, http.StatusOK, status)

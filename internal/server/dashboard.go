@@ -169,6 +169,13 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 			Delta: metric.FormatDelta(relAmountDelta(&fig.RevenueWon, &prev.RevenueWon), metric.DeltaCount),
 			Trend: trend(relAmountDelta(&fig.RevenueWon, &prev.RevenueWon), false), Href: "/leads?" + stageQuery("won", f), Hint: "Σ amount of transitions to won in the period"},
 	)
+	contentHref := "/content"
+	if fig.Period.Preset != "" {
+		contentHref += "?period=" + url.QueryEscape(fig.Period.Preset)
+	}
+	usage := rate("content-usage", "Content usage", fmt.Sprintf("Active assets used at least once in the period ÷ active assets (%d of %d); %d wins had content used before winning",
+		fig.Content.UsedAssets, fig.Content.ActiveAssets, fig.Content.WonWithContent), fig.Content.UsageShare, prev.Content.UsageShare, contentHref, false)
+	v.KPIs = append(v.KPIs, usage)
 
 	// The funnel, as bars of the handoffs.
 	steps := fig.Funnel.Steps()
