@@ -368,9 +368,8 @@ func requestRowView(q content.Request, now time.Time) view.RequestRowView {
 	return v
 }
 
-func canRequestContent(p auth.Principal) bool {
-	return p.Can(auth.PermWorkLeads) || p.Can(auth.PermManageContent)
-}
+// canRequestContent: sales asks (reps, managers, admins); marketing answers.
+func canRequestContent(p auth.Principal) bool { return p.Can(auth.PermWorkLeads) }
 
 func (s *Server) requestsView(r *http.Request, p auth.Principal, status string) (view.ContentRequestsView, error) {
 	page, err := s.store.FindRequests(r.Context(), p.TenantID(), postgres.RequestFilter{Status: content.RequestStatus(status)}, r.URL.Query().Get("cursor"), 50)
