@@ -85,6 +85,23 @@ func TestContentPages(t *testing.T) {
 	require.Equal(t, "Open", p.text("#request-status"))
 	require.Equal(t, 0, p.doc.Find("#req-status").Length(), "reps do not change the status")
 
+	// The lead page shares too, and lists what was used with its link.
+	live := f.asset(t, "ROI calculator", "https://example.com/roi")
+	rep.get("/leads/" + l.ID.String())
+	p = rep.post("/leads/"+l.ID.String()+"/share", url.Values{"asset_id": {live.ID.String()}, "note": {"Presented on the call"}})
+	require.Equal(t, http.StatusSeeOther, p.status, p.text("#lead-message"))
+	p = rep.get("/leads/" + l.ID.String())
+	require.Contains(t, p.text("#lead-content"), "ROI calculator")
+	require.True(t, strings.HasPrefix(p.doc.Find("#link-"+live.ID.String()).AttrOr("value", ""), "http://accord.test/c/"))
+	require.Contains(t, p.text("#lead-timeline"), "Shared ROI calculator")
+	archivedID := strings.TrimPrefix(assetPath, "/content/")
+	require.Equal(t, 0, p.doc.Find(`#share-asset option[value="`+archivedID+`"]`).Length(), "archived assets are not offered")
+	p = rep.post("/leads/"+l.ID.String()+"/share", url.Values{"asset_id": {archivedID}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+	require.Contains(t, p.text("#lead-content"), "archived")
+	p = rep.post("/leads/"+l.ID.String()+"/share", url.Values{"asset_id": {""}})
+	require.Equal(t, http.StatusUnprocessableEntity, p.status)
+
 	other := h.browser()
 	other.login(h.b.AdminEmail, postgrestest.Password)
 	for _, path := range []string{assetPath, reqPath, "/content/not-an-id", "/content/requests/not-an-id"} {
