@@ -42,13 +42,14 @@ REVOKE DELETE ON content_assets FROM accord_app;
 CREATE TABLE content_links (
   tenant_id       uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   id              uuid NOT NULL,
-  token           text NOT NULL UNIQUE,
+  token           text NOT NULL,
   asset_id        uuid NOT NULL,
   lead_id         uuid NOT NULL,
   created_at      timestamptz NOT NULL,
   opens           int NOT NULL DEFAULT 0 CHECK (opens >= 0),
   last_counted_at timestamptz,
   PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, token),
   UNIQUE (tenant_id, asset_id, lead_id),
   FOREIGN KEY (tenant_id, asset_id) REFERENCES content_assets (tenant_id, id),
   FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE

@@ -163,29 +163,6 @@ func TestSeed_Synthetic(t *testing.T) {
 	require.Equal(t, 2000, c.Leads)
 	requireShape(t, c, userID(t, db, "rep07@synth.test"))
 
-	// The content library: used and unused assets, an archived one, and
-	// requests from sales.
-	assets, err := db.Store.FindAssets(ctx, tid, content.Filter{}, time.Time{}, time.Time{}, "", 50)
-	require.NoError(t, err)
-	require.Len(t, assets.Assets, 7, "one of eight is archived")
-	var used, unused int
-	for _, a := range assets.Assets {
-		if a.Uses > 0 {
-			used++
-		} else {
-			unused++
-		}
-	}
-	require.GreaterOrEqual(t, used, 4)
-	require.GreaterOrEqual(t, unused, 1, "some content goes unused, as in life")
-	loc, err := time.LoadLocation("Europe/Berlin")
-	require.NoError(t, err)
-	usage, reqs, err := db.Store.ContentUsage(ctx, tid, metric.NewPeriod(time.Now().AddDate(0, 0, -90), time.Now().AddDate(0, 0, 1), loc), time.Now())
-	require.NoError(t, err)
-	require.Positive(t, usage.UsedAssets)
-	require.Positive(t, usage.WonWithContent, "wins with content used before winning")
-	require.EqualValues(t, 1, reqs.Open)
-
 	t.Run("OtherTenantSeesNothing", func(t *testing.T) {
 		c, err := db.Store.CheckLeadHistories(ctx, other.ID, time.Now())
 		require.NoError(t, err)
