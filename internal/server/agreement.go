@@ -712,16 +712,7 @@ func (s *Server) handleBreachList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Resolved = &postgres.TimeRange{From: period.From, To: period.To}
-		opt := func(v string) *string {
-			switch v {
-			case "":
-				return nil
-			case metric.None:
-				v = ""
-			}
-			return &v
-		}
-		f.Segment, f.Source, f.Campaign = opt(lf.Segment), opt(lf.Source), opt(lf.Campaign)
+		f.Segment, f.Source, f.Campaign = metric.Arg(lf.Segment), metric.Arg(lf.Source), metric.Arg(lf.Campaign)
 		v.PeriodLabel = period.Label()
 		from, to := period.Dates()
 		v.Keep = []view.Option{{Value: metric.KeyFrom, Label: from}, {Value: metric.KeyTo, Label: to}}

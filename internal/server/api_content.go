@@ -63,17 +63,25 @@ func toAssetJSON(a content.Asset) assetJSON {
 		OwnerID: idPtr(a.OwnerID), Tags: tags, Archived: a.Archived, ArchivedAt: a.ArchivedAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
+// queryLimit reads ?limit= (default 50), answering a bad one with 422.
+func (s *Server) queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, true
+	}
+	n, ok := parseLimit(v)
+	if !ok {
+		s.apiFail(w, r, validator.Errors{"limit": "must be a whole number from 1 to 500"})
+	}
+	return n, ok
+}
+
 func (s *Server) handleAPIAssetList(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, ok := parseLimit(v)
-		if !ok {
-			s.apiFail(w, r, validator.Errors{"limit": "must be a whole number from 1 to 500"})
-			return
-		}
-		limit = n
+	limit, ok := s.queryLimit(w, r)
+	if !ok {
+		return
 	}
 	f := content.Filter{Q: strings.TrimSpace(q.Get("q")), Kind: content.Kind(q.Get("kind")), Stage: lead.Stage(q.Get("stage")), Segment: q.Get("segment")}
 	switch q.Get("archived") {
@@ -278,14 +286,9 @@ func toRequestJSON(q content.Request, now time.Time) requestJSON {
 func (s *Server) handleAPIRequestList(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, ok := parseLimit(v)
-		if !ok {
-			s.apiFail(w, r, validator.Errors{"limit": "must be a whole number from 1 to 500"})
-			return
-		}
-		limit = n
+	limit, ok := s.queryLimit(w, r)
+	if !ok {
+		return
 	}
 	page, err := s.store.FindRequests(r.Context(), p.TenantID(), postgres.RequestFilter{Status: content.RequestStatus(q.Get("status"))}, q.Get("cursor"), limit)
 	if err != nil {

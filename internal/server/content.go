@@ -570,21 +570,8 @@ func shareInput(r *http.Request) (lead.ActivityInput, validator.Errors) {
 // handleLeadShare is the lead page's share form.
 func (s *Server) handleLeadShare(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	id, ok := leadIDParam(r)
+	id, ok := s.activityLead(w, r, p)
 	if !ok {
-		s.renderError(w, r, postgres.ErrNotFound)
-		return
-	}
-	if !p.Can(auth.PermWorkLeads) && !p.Can(auth.PermHandoff) {
-		s.renderError(w, r, auth.ErrForbidden)
-		return
-	}
-	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
-	if err == nil && !canSee(p, l) {
-		err = postgres.ErrNotFound
-	}
-	if err != nil {
-		s.renderError(w, r, err)
 		return
 	}
 	in, errs := shareInput(r)
@@ -592,6 +579,6 @@ func (s *Server) handleLeadShare(w http.ResponseWriter, r *http.Request) {
 		s.leadPageAnswer(w, r, id, errs, "", "")
 		return
 	}
-	_, _, err = s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
+	_, _, err := s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
 	s.leadPageAnswer(w, r, id, err, "Use recorded. Send the prospect the tracked link under Content.", "")
 }

@@ -674,16 +674,17 @@ func (s *Server) handleLeadTransition(w http.ResponseWriter, r *http.Request) {
 	s.leadPageAnswer(w, r, id, err, "Moved to "+in.To.Label()+".", string(in.To))
 }
 
-func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
+// activityLead is the lead of a lead-page activity form (a logged touch, a
+// shared asset), if the viewer may log on it; otherwise it answers itself.
+func (s *Server) activityLead(w http.ResponseWriter, r *http.Request, p auth.Principal) (uuid.UUID, bool) {
 	id, ok := leadIDParam(r)
 	if !ok {
 		s.renderError(w, r, postgres.ErrNotFound)
-		return
+		return id, false
 	}
 	if !p.Can(auth.PermWorkLeads) && !p.Can(auth.PermHandoff) {
 		s.renderError(w, r, auth.ErrForbidden)
-		return
+		return id, false
 	}
 	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
 	if err == nil && !canSee(p, l) {
@@ -691,11 +692,20 @@ func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.renderError(w, r, err)
+		return id, false
+	}
+	return id, true
+}
+
+func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.activityLead(w, r, p)
+	if !ok {
 		return
 	}
 	in := lead.ActivityInput{Kind: lead.ActivityKind(r.PostFormValue("kind")), Note: r.PostFormValue("note"), URL: r.PostFormValue("url")}
 	in.Normalize()
-	_, _, err = s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
+	_, _, err := s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
 	s.leadPageAnswer(w, r, id, err, in.Kind.Label()+" logged.", "")
 }
 
