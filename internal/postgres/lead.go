@@ -420,8 +420,10 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 		}
 	}
 	if q := strings.TrimSpace(strings.ToLower(f.Q)); q != "" {
-		where = append(where, "lower(l.first_name || ' ' || l.last_name || ' ' || coalesce(l.email, '') || ' ' || l.company) LIKE "+
-			arg("%"+escapeLike(q)+"%"))
+		// The trigram index lives on lead_search (migration 15), which holds
+		// the same lower-cased name, email and company as doc.
+		where = append(where, "l.id IN (SELECT s.lead_id FROM lead_search s WHERE s.tenant_id = $1 AND s.doc LIKE "+
+			arg("%"+escapeLike(q)+"%")+")")
 	}
 	switch {
 	case f.VisibleOwner != nil && f.VisibleTeam != nil:
