@@ -39,14 +39,17 @@ const leadSelect = `
 	LEFT JOIN users u ON u.id = l.owner_id
 	LEFT JOIN teams tm ON tm.tenant_id = l.tenant_id AND tm.id = l.team_id`
 
-func scanLead(r pgx.Row) (lead.Lead, error) {
+// scanLead reads a row of leadSelect; extra receives the columns a query
+// adds after leadSelect's.
+func scanLead(r pgx.Row, extra ...any) (lead.Lead, error) {
 	var l lead.Lead
 	var stage string
 	var amount *int64
-	err := r.Scan(&l.ID, &l.ExternalID, &l.Email, &l.FirstName, &l.LastName, &l.Company, &l.Title, &l.Phone, &l.Country,
+	dst := []any{&l.ID, &l.ExternalID, &l.Email, &l.FirstName, &l.LastName, &l.Company, &l.Title, &l.Phone, &l.Country,
 		&l.Segment, &l.Source, &l.Campaign, &l.Score, &l.ICPFit, &stage, &l.StageChangedAt,
 		&l.OwnerID, &l.OwnerName, &l.TeamID, &l.TeamName,
-		&amount, &l.Currency, &l.CreatedAt, &l.UpdatedAt, &l.SnoozedUntil, &l.Version)
+		&amount, &l.Currency, &l.CreatedAt, &l.UpdatedAt, &l.SnoozedUntil, &l.Version}
+	err := r.Scan(append(dst, extra...)...)
 	l.Stage = lead.Stage(stage)
 	if amount != nil {
 		c := lead.Cents(*amount)
@@ -65,6 +68,27 @@ func findLead(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID, lock 
 		return lead.Lead{}, fmt.Errorf("find lead: %w", mapErr(err))
 	}
 	return l, nil
+}
+
+// leadTimedSelect is leadSelect plus whether SLA timers can concern the
+// lead at all: the tenant has an agreement, or the lead has timers (from an
+// earlier one). Agreement versions are never deleted, so once true for a
+// tenant it stays true.
+var leadTimedSelect = strings.Replace(leadSelect, "\n\tFROM leads l", `,
+	       EXISTS (SELECT FROM agreement_versions a WHERE a.tenant_id = l.tenant_id)
+	       OR EXISTS (SELECT FROM sla_timers t WHERE t.tenant_id = l.tenant_id AND t.lead_id = l.id)
+	FROM leads l`, 1) + ` WHERE l.tenant_id = $1 AND l.id = $2`
+
+// findLeadTimed is findLead for a stage change: it also reports whether the
+// change must recompute the lead's timers, so a tenant without an agreement
+// does not pay for reading its calendars and the lead's history.
+func findLeadTimed(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID) (lead.Lead, bool, error) {
+	var timed bool
+	l, err := scanLead(tx.QueryRow(ctx, leadTimedSelect, tid, id), &timed)
+	if err != nil {
+		return lead.Lead{}, false, fmt.Errorf("find lead: %w", mapErr(err))
+	}
+	return l, timed, nil
 }
 
 // FindLead returns lead id of tenant tid.
