@@ -70,26 +70,38 @@ func findLead(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID, lock 
 	return l, nil
 }
 
-// leadTimedSelect is leadSelect plus whether SLA timers can concern the
-// lead at all: the tenant has an agreement, or the lead has timers (from an
-// earlier one). Agreement versions are never deleted, so once true for a
-// tenant it stays true.
-var leadTimedSelect = strings.Replace(leadSelect, "\n\tFROM leads l", `,
+// leadMoveSelect is leadSelect plus what a stage change of the lead will
+// have to do besides: whether SLA timers can concern the lead at all (the
+// tenant has an agreement, or the lead has timers from an earlier one;
+// agreement versions are never deleted, so once true for a tenant it stays
+// true), and whether an active webhook endpoint takes event $3.
+var leadMoveSelect = strings.Replace(leadSelect, "\n\tFROM leads l", `,
 	       EXISTS (SELECT FROM agreement_versions a WHERE a.tenant_id = l.tenant_id)
-	       OR EXISTS (SELECT FROM sla_timers t WHERE t.tenant_id = l.tenant_id AND t.lead_id = l.id)
+	       OR EXISTS (SELECT FROM sla_timers t WHERE t.tenant_id = l.tenant_id AND t.lead_id = l.id),
+	       $3 <> '' AND EXISTS (SELECT FROM webhook_endpoints e WHERE e.tenant_id = l.tenant_id AND e.active AND $3 = ANY (e.events))
 	FROM leads l`, 1) + ` WHERE l.tenant_id = $1 AND l.id = $2`
 
-// findLeadTimed is findLead for a stage change: it also reports whether the
-// change must recompute the lead's timers, so a tenant without an agreement
-// does not pay for reading its calendars and the lead's history.
-func findLeadTimed(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID) (lead.Lead, bool, error) {
-	var timed bool
-	l, err := scanLead(tx.QueryRow(ctx, leadTimedSelect, tid, id), &timed)
-	if err != nil {
-		return lead.Lead{}, false, fmt.Errorf("find lead: %w", mapErr(err))
-	}
-	return l, timed, nil
+// moveNeeds is what findLeadForMove found a stage change needs.
+type moveNeeds struct {
+	timers   bool // recompute the lead's timers
+	webhooks bool // look up the endpoints of the move's event
 }
+
+// findLeadForMove is findLead for a stage change that emits webhook event
+// ("" for none): it also reports what the change must do besides, so a
+// tenant without an agreement does not pay for reading its calendars and
+// the lead's history, nor one without webhooks for their lookup.
+func findLeadForMove(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID, event string) (lead.Lead, moveNeeds, error) {
+	var n moveNeeds
+	l, err := scanLead(tx.QueryRow(ctx, leadMoveSelect, tid, id, event), &n.timers, &n.webhooks)
+	if err != nil {
+		return lead.Lead{}, n, fmt.Errorf("find lead: %w", mapErr(err))
+	}
+	return l, n, nil
+}
+
+// allMoveNeeds is moveNeeds for a move whose caller did not ask.
+var allMoveNeeds = moveNeeds{timers: true, webhooks: true}
 
 // FindLead returns lead id of tenant tid.
 func (s *Store) FindLead(ctx context.Context, tid tenant.ID, id uuid.UUID) (lead.Lead, error) {
