@@ -56,11 +56,14 @@ func OpenPool(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool,
 	if opts.ApplicationName != "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = opts.ApplicationName
 	}
-	if opts.SetRole {
-		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			_, err := c.Exec(ctx, "SET ROLE "+AppRole)
-			return err
+	setRole := opts.SetRole
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		registerUUIDCodec(c)
+		if !setRole {
+			return nil
 		}
+		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,7 +45,14 @@ type RunImportOptions struct {
 	// import's progress; an error it returns stops the run (like a crash:
 	// the next run resumes).
 	AfterBatch func(Import) error
+	// Parallel is how many batches are stored at once, each on a connection
+	// of its own; DefaultImportParallel when zero.
+	Parallel int
 }
+
+// DefaultImportParallel stores two batches at once: the database work of a
+// batch is single-threaded, and Accord's reference machine has two cores.
+const DefaultImportParallel = 2
 
 // RunImport works through a running import until it is done. The file is
 // read from the database chunk by chunk and checked row by row
@@ -61,6 +69,9 @@ func (s *Store) RunImport(ctx context.Context, tid tenant.ID, id uuid.UUID, opts
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultImportBatch
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = DefaultImportParallel
 	}
 	unlock, err := s.lockImport(ctx, id)
 	if err != nil {
@@ -127,19 +138,46 @@ func (s *Store) RunImport(ctx context.Context, tid tenant.ID, id uuid.UUID, opts
 		defer close(batches)
 		produced <- produceImportBatches(runCtx, rd, parser, opts, batches)
 	}()
+	// Up to opts.Parallel batches are stored at once, each in its own
+	// transaction; they commit in file order (see applyImportBatch), and
+	// their results are taken here in that order.
+	results := make(chan *batchTurn, opts.Parallel-1)
+	go func() {
+		defer close(results)
+		var prev *batchTurn
+		start := im.RowsDone
+		for b := range batches {
+			turn := &batchTurn{key: importBatchKey(id, start), started: make(chan struct{}),
+				accepted: make(chan struct{}), result: make(chan importResult, 1)}
+			select {
+			case results <- turn:
+			case <-runCtx.Done():
+				return
+			}
+			go func(b importBatch, start int, turn, prev *batchTurn) {
+				next, err := s.applyImportBatchRetrying(runCtx, tid, im.ID, start, b, ref, turn, prev)
+				turn.result <- importResult{im: next, err: err}
+			}(b, start, turn, prev)
+			start += len(b.rows)
+			prev = turn
+		}
+	}()
 	stop := func(err error) (Import, error) {
 		cancel()
+		for turn := range results {
+			<-turn.result
+		}
 		for range batches {
 		}
 		<-produced
 		return im, err
 	}
-	for b := range batches {
-		next, err := s.applyImportBatchRetrying(ctx, tid, im, b, ref)
-		if err != nil {
-			return stop(err)
+	for turn := range results {
+		r := <-turn.result
+		if r.err != nil {
+			return stop(r.err)
 		}
-		im = next
+		im = r.im
 		if parser.MemoryBytes() > importCollectAbove {
 			// A big file's duplicate index is large but holds no pointers, so a
 			// collection costs little; without one per batch the heap grows to
@@ -151,6 +189,7 @@ func (s *Store) RunImport(ctx context.Context, tid tenant.ID, id uuid.UUID, opts
 				return stop(err)
 			}
 		}
+		close(turn.accepted)
 	}
 	if err := <-produced; err != nil {
 		if msg, ok := fileFailure(err); ok {
@@ -250,11 +289,39 @@ func produceImportBatches(ctx context.Context, rd *lead.CSVReader, parser *lead.
 	}
 }
 
+// importResult is a stored batch's outcome: the import's progress after it.
+type importResult struct {
+	im  Import
+	err error
+}
+
+// batchTurn is a batch's place in the commit order: a transaction-scoped
+// advisory lock that the batch holds from its first statement to its end,
+// so that the next batch can wait in the database (where a deadlock between
+// the two is detected) until it has committed or rolled back.
+type batchTurn struct {
+	key     int64
+	started chan struct{} // closed once the batch holds its lock
+	once    sync.Once
+	// accepted is closed once the run has taken the batch's result and
+	// AfterBatch let it go on: the next batch commits only after that, so
+	// a run that AfterBatch stops has stored exactly the batches it saw.
+	accepted chan struct{}
+	result   chan importResult
+}
+
+// importBatchKey is the advisory lock key of the batch of import id that
+// starts after row start: the import's first 4 bytes and the row.
+func importBatchKey(id uuid.UUID, start int) int64 {
+	return int64(binary.BigEndian.Uint32(id[:4]))<<32 | int64(uint32(start))
+}
+
 // applyImportBatchRetrying stores a batch, again (up to three times) when
-// a concurrent write took one of its keys first.
-func (s *Store) applyImportBatchRetrying(ctx context.Context, tid tenant.ID, im Import, b importBatch, ref leadRefs) (Import, error) {
+// a concurrent write took one of its keys first or a deadlock chose it.
+func (s *Store) applyImportBatchRetrying(ctx context.Context, tid tenant.ID, id uuid.UUID, start int, b importBatch, ref leadRefs, turn, prev *batchTurn) (Import, error) {
+	defer turn.once.Do(func() { close(turn.started) }) // never leave the next batch waiting
 	for attempt := 1; ; attempt++ {
-		next, err := s.applyImportBatch(ctx, tid, im, b, ref)
+		next, err := s.applyImportBatch(ctx, tid, id, start, b, ref, turn, prev)
 		if err == nil || attempt == 3 || !errors.Is(err, ErrConflict) {
 			return next, err
 		}
@@ -325,16 +392,27 @@ type importPlan struct {
 const importBatchSettings = `SELECT set_config('gin_pending_list_limit', '64MB', true),
 	set_config('work_mem', '256MB', true), set_config('synchronous_commit', 'off', true)`
 
-// applyImportBatch stores one batch and the import's progress in one
-// transaction.
-func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, im Import, b importBatch, ref leadRefs) (Import, error) {
-	next := im
+// applyImportBatch stores one batch, the rows after row start, and the
+// import's progress in one transaction. Batches run side by side but commit
+// in file order: the batch before this one (prev) is waited for, through
+// its advisory lock, before this one reads and moves the progress, so the
+// progress always covers a prefix of the file and a restart resumes after
+// the last batch committed. Rows of different batches never share a key
+// (the parser skips a key seen before), and the leads the batch matches
+// are locked in id order, so a batch sees the stored leads as the batches
+// before it left them.
+func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUID, start int, b importBatch, ref leadRefs, turn, prev *batchTurn) (Import, error) {
+	var next Import
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		cur, err := findImport(ctx, tx, tid, im.ID, true)
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, turn.key); err != nil {
+			return fmt.Errorf("take the batch's turn: %w", mapErr(err))
+		}
+		turn.once.Do(func() { close(turn.started) })
+		im, err := findImport(ctx, tx, tid, id, false)
 		if err != nil {
 			return err
 		}
-		if cur.Status != lead.ImportRunning || cur.RowsDone != im.RowsDone {
+		if im.Status != lead.ImportRunning || im.RowsDone > start {
 			return errImportMoved
 		}
 		if _, err := tx.Exec(ctx, importBatchSettings); err != nil {
@@ -359,6 +437,34 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, im Import, 
 				}
 			}
 		}
+		if prev != nil {
+			select {
+			case <-prev.started:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, prev.key); err != nil {
+				return fmt.Errorf("wait for the batch before: %w", mapErr(err))
+			}
+		}
+		// The batch before has ended: the progress is where it left it, or
+		// it failed and this batch must not commit.
+		if im, err = findImport(ctx, tx, tid, id, true); err != nil {
+			return err
+		}
+		if im.Status != lead.ImportRunning || im.RowsDone != start {
+			return errImportMoved
+		}
+		if prev != nil {
+			// It committed, so it holds no lock this batch could hold up:
+			// waiting outside the database cannot deadlock.
+			select {
+			case <-prev.accepted:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		next = im
 		next.RowsDone += len(b.rows)
 		next.Created += plan.created
 		next.Updated += plan.updated
@@ -384,7 +490,7 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, im Import, 
 		return nil
 	})
 	if err != nil {
-		return im, fmt.Errorf("import rows from line %d: %w", b.rows[0].Line, err)
+		return Import{}, fmt.Errorf("import rows from line %d: %w", b.rows[0].Line, err)
 	}
 	if next.RowsTotal < next.RowsDone {
 		next.RowsTotal = next.RowsDone
@@ -415,8 +521,11 @@ func (s *Store) planImportBatch(ctx context.Context, tx pgx.Tx, tid tenant.ID, i
 	}
 	byExt, byEmail, dbEmail := map[string]*storedLead{}, map[string]*storedLead{}, map[string]uuid.UUID{}
 	if len(exts)+len(emails) > 0 {
+		// Locked, in id order: a batch running beside this one that updates
+		// the same leads goes first (or waits), never both ways round.
 		rows, err := tx.Query(ctx, `SELECT id, external_id, email, segment, source FROM leads
-			WHERE tenant_id = $1 AND (external_id = ANY($2::text[]) OR email = ANY($3::text[]))`, tid, exts, emails)
+			WHERE tenant_id = $1 AND (external_id = ANY($2::text[]) OR email = ANY($3::text[]))
+			ORDER BY id FOR UPDATE`, tid, exts, emails)
 		if err != nil {
 			return nil, fmt.Errorf("match imported rows: %w", err)
 		}

@@ -39,14 +39,17 @@ const leadSelect = `
 	LEFT JOIN users u ON u.id = l.owner_id
 	LEFT JOIN teams tm ON tm.tenant_id = l.tenant_id AND tm.id = l.team_id`
 
-func scanLead(r pgx.Row) (lead.Lead, error) {
+// scanLead reads a row of leadSelect; extra receives the columns a query
+// adds after leadSelect's.
+func scanLead(r pgx.Row, extra ...any) (lead.Lead, error) {
 	var l lead.Lead
 	var stage string
 	var amount *int64
-	err := r.Scan(&l.ID, &l.ExternalID, &l.Email, &l.FirstName, &l.LastName, &l.Company, &l.Title, &l.Phone, &l.Country,
+	dst := []any{&l.ID, &l.ExternalID, &l.Email, &l.FirstName, &l.LastName, &l.Company, &l.Title, &l.Phone, &l.Country,
 		&l.Segment, &l.Source, &l.Campaign, &l.Score, &l.ICPFit, &stage, &l.StageChangedAt,
 		&l.OwnerID, &l.OwnerName, &l.TeamID, &l.TeamName,
-		&amount, &l.Currency, &l.CreatedAt, &l.UpdatedAt, &l.SnoozedUntil, &l.Version)
+		&amount, &l.Currency, &l.CreatedAt, &l.UpdatedAt, &l.SnoozedUntil, &l.Version}
+	err := r.Scan(append(dst, extra...)...)
 	l.Stage = lead.Stage(stage)
 	if amount != nil {
 		c := lead.Cents(*amount)
@@ -66,6 +69,39 @@ func findLead(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID, lock 
 	}
 	return l, nil
 }
+
+// leadMoveSelect is leadSelect plus what a stage change of the lead will
+// have to do besides: whether SLA timers can concern the lead at all (the
+// tenant has an agreement, or the lead has timers from an earlier one;
+// agreement versions are never deleted, so once true for a tenant it stays
+// true), and whether an active webhook endpoint takes event $3.
+var leadMoveSelect = strings.Replace(leadSelect, "\n\tFROM leads l", `,
+	       EXISTS (SELECT FROM agreement_versions a WHERE a.tenant_id = l.tenant_id)
+	       OR EXISTS (SELECT FROM sla_timers t WHERE t.tenant_id = l.tenant_id AND t.lead_id = l.id),
+	       $3 <> '' AND EXISTS (SELECT FROM webhook_endpoints e WHERE e.tenant_id = l.tenant_id AND e.active AND $3 = ANY (e.events))
+	FROM leads l`, 1) + ` WHERE l.tenant_id = $1 AND l.id = $2`
+
+// moveNeeds is what findLeadForMove found a stage change needs.
+type moveNeeds struct {
+	timers   bool // recompute the lead's timers
+	webhooks bool // look up the endpoints of the move's event
+}
+
+// findLeadForMove is findLead for a stage change that emits webhook event
+// ("" for none): it also reports what the change must do besides, so a
+// tenant without an agreement does not pay for reading its calendars and
+// the lead's history, nor one without webhooks for their lookup.
+func findLeadForMove(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID, event string) (lead.Lead, moveNeeds, error) {
+	var n moveNeeds
+	l, err := scanLead(tx.QueryRow(ctx, leadMoveSelect, tid, id, event), &n.timers, &n.webhooks)
+	if err != nil {
+		return lead.Lead{}, n, fmt.Errorf("find lead: %w", mapErr(err))
+	}
+	return l, n, nil
+}
+
+// allMoveNeeds is moveNeeds for a move whose caller did not ask.
+var allMoveNeeds = moveNeeds{timers: true, webhooks: true}
 
 // FindLead returns lead id of tenant tid.
 func (s *Store) FindLead(ctx context.Context, tid tenant.ID, id uuid.UUID) (lead.Lead, error) {
@@ -420,8 +456,10 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 		}
 	}
 	if q := strings.TrimSpace(strings.ToLower(f.Q)); q != "" {
-		where = append(where, "lower(l.first_name || ' ' || l.last_name || ' ' || coalesce(l.email, '') || ' ' || l.company) LIKE "+
-			arg("%"+escapeLike(q)+"%"))
+		// The trigram index lives on lead_search (migration 15), which holds
+		// the same lower-cased name, email and company as doc.
+		where = append(where, "l.id IN (SELECT s.lead_id FROM lead_search s WHERE s.tenant_id = $1 AND s.doc LIKE "+
+			arg("%"+escapeLike(q)+"%")+")")
 	}
 	switch {
 	case f.VisibleOwner != nil && f.VisibleTeam != nil:

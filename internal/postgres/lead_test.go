@@ -379,3 +379,43 @@ func TestStore_FindLeads(t *testing.T) {
 }
 
 func timePtr(t time.Time) *time.Time { return &t }
+
+// TestStore_FindLeads_SearchFollowsChanges checks the search side table
+// (migration 15): it follows a lead's name, email and company as they
+// change, is not changed by a stage change, stays in its tenant, and only
+// the owner's triggers write it.
+func TestStore_FindLeads_SearchFollowsChanges(t *testing.T) {
+	t.Parallel()
+	f := setupFunnel(t)
+	ctx := context.Background()
+	found := func(tid tenant.ID, q string) int {
+		t.Helper()
+		page, err := f.store.FindLeads(ctx, tid, lead.Filter{Q: q})
+		require.NoError(t, err)
+		return len(page.Leads)
+	}
+	res, err := f.store.UpsertLead(ctx, f.a.ID, f.api, lead.Input{ExternalID: str("s-1"), Email: str("ana@initech.test"),
+		FirstName: str("Ana"), LastName: str("Ruiz"), Company: str("Initech")}, t0)
+	require.NoError(t, err)
+	require.Equal(t, 1, found(f.a.ID, "initech"))
+	require.Equal(t, 1, found(f.a.ID, "ana ruiz"))
+	require.Zero(t, found(f.b.ID, "initech"), "another tenant's lead")
+
+	_, err = f.store.UpsertLead(ctx, f.a.ID, f.api, lead.Input{ExternalID: str("s-1"), Email: str("ana@umbrella.test"),
+		Company: str("Umbrella")}, t0)
+	require.NoError(t, err)
+	require.Zero(t, found(f.a.ID, "initech"), "the old company and email are forgotten")
+	require.Equal(t, 1, found(f.a.ID, "umbrella"))
+	require.Equal(t, 1, found(f.a.ID, "ana@umbrella"))
+	require.Equal(t, 1, found(f.a.ID, "ruiz"), "fields left out keep their values")
+
+	_, err = f.store.Transition(ctx, f.a.ID, f.mktP, res.Lead.ID, lead.TransitionInput{To: lead.StageMQL}, t0)
+	require.NoError(t, err)
+	require.Equal(t, 1, found(f.a.ID, "umbrella"), "a stage change keeps the lead findable")
+
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO lead_search (tenant_id, lead_id, doc) VALUES ($1, $2, 'forged')`, f.a.ID, uuid.New())
+	require.Error(t, err, "the app role cannot write the search table")
+	var rows int
+	require.NoError(t, f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM lead_search`).Scan(&rows))
+	require.Zero(t, rows, "without a tenant the app role reads no search rows")
+}

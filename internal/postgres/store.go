@@ -19,6 +19,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	jobs   *river.Client[pgx.Tx]
 	logger *slog.Logger
+	tokens *tokenCache
 }
 
 // NewStore returns a store over pool. Jobs (emails, webhooks, imports) are
@@ -29,7 +30,7 @@ func NewStore(pool *pgxpool.Pool, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
-	return &Store{pool: pool, jobs: jobs, logger: logger}, nil
+	return &Store{pool: pool, jobs: jobs, logger: logger, tokens: newTokenCache()}, nil
 }
 
 // Pool returns the underlying pool, for health checks and pool metrics.

@@ -56,7 +56,7 @@ func (s *Store) FindAPITokens(ctx context.Context, tid tenant.ID) ([]auth.APITok
 // RevokeAPIToken stops token id of tenant tid from working. Revoking twice
 // is not an error.
 func (s *Store) RevokeAPIToken(ctx context.Context, tid tenant.ID, actor auth.Actor, id uuid.UUID, now time.Time) error {
-	return s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) WHERE tenant_id = $1 AND id = $2`, tid, id, now)
 		if err != nil {
@@ -67,6 +67,11 @@ func (s *Store) RevokeAPIToken(ctx context.Context, tid tenant.ID, actor auth.Ac
 		}
 		return insertAudit(ctx, tx, tid, actor, now, "token.revoked", "api_token", id.String(), nil, nil)
 	})
+	// Forgotten whatever the outcome (a failed commit may still have
+	// committed): the tenant's next requests in this process read their
+	// tokens again, and a lookup that began before the commit is not cached.
+	s.tokens.forgetTenant(tid)
+	return err
 }
 
 // tokenTouchEvery limits last_used_at writes to one a minute per token, so
@@ -77,11 +82,16 @@ const tokenTouchEvery = time.Minute
 // whose hash is hash. Revoked and unknown tokens are not found. It runs on
 // every API request, so it is one round trip: a pipelined batch (one
 // implicit transaction) that sets the tenant, reads the token and notes its
-// use at most once a minute.
+// use at most once a minute; and a live token found is trusted for
+// tokenCacheTTL without asking again.
 func (s *Store) FindTokenPrincipal(ctx context.Context, tid tenant.ID, hash []byte, now time.Time) (auth.Principal, error) {
 	p := auth.Principal{Type: auth.ActorToken}
 	if tid.IsZero() {
 		return p, fmt.Errorf("find api token: %w", ErrNotFound)
+	}
+	cached, gen, ok := s.tokens.get(tid, hash)
+	if ok {
+		return cached, nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT set_config('accord.tenant_id', $1, true), set_config('accord.user_id', '', true)`, tid.String())
@@ -110,5 +120,6 @@ func (s *Store) FindTokenPrincipal(ctx context.Context, tid tenant.ID, hash []by
 	if err := br.Close(); err != nil {
 		return p, fmt.Errorf("find api token: %w", err)
 	}
+	s.tokens.put(tid, hash, p, gen)
 	return p, nil
 }

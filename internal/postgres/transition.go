@@ -45,7 +45,11 @@ func mover(ctx context.Context, tx pgx.Tx, tid tenant.ID, p auth.Principal, l le
 func (s *Store) Transition(ctx context.Context, tid tenant.ID, p auth.Principal, id uuid.UUID, in lead.TransitionInput, now time.Time) (lead.Lead, error) {
 	var out lead.Lead
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		l, err := findLead(ctx, tx, tid, id, false)
+		event := ""
+		if in.To == lead.StageAccepted || in.To == lead.StageRejected {
+			event = decisionEvent(in.To)
+		}
+		l, needs, err := findLeadForMove(ctx, tx, tid, id, event)
 		if err != nil {
 			return err
 		}
@@ -70,14 +74,16 @@ func (s *Store) Transition(ctx context.Context, tid tenant.ID, p auth.Principal,
 		if err := lead.ValidateTransition(l, in, m, reasons, now); err != nil {
 			return err
 		}
-		out, err = s.move(ctx, tx, tid, p.Actor(), l, in, now)
+		out, err = s.move(ctx, tx, tid, p.Actor(), l, in, needs, now)
 		return err
 	})
 	return out, err
 }
 
 // move applies a validated transition to l (read at version l.Version).
-func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.Actor, l lead.Lead, in lead.TransitionInput, now time.Time) (lead.Lead, error) {
+// needs says what besides the move can be skipped (findLeadForMove); a
+// move that routes the lead reads everything again anyway.
+func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.Actor, l lead.Lead, in lead.TransitionInput, needs moveNeeds, now time.Time) (lead.Lead, error) {
 	at := now
 	if in.At != nil {
 		at = in.At.UTC()
@@ -124,13 +130,15 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	// Any other move (accepting is the busiest): the stage change, the
 	// decision's webhook endpoints and the timer inputs, which must see the
 	// new transition, go in one round trip.
-	decision := in.To == lead.StageAccepted || in.To == lead.StageRejected
+	decision := (in.To == lead.StageAccepted || in.To == lead.StageRejected) && needs.webhooks
 	b := &pgx.Batch{}
 	b.Queue(moveQuery, args...)
 	if decision {
 		b.Queue(decisionEndpointsQuery, tid, decisionEvent(in.To))
 	}
-	b.Queue(timerInputsQuery, tid, l.ID)
+	if needs.timers {
+		b.Queue(timerInputsQuery, tid, l.ID)
+	}
 	br := tx.SendBatch(ctx, b)
 	if err := br.QueryRow().Scan(&version, &updated); err != nil {
 		_ = br.Close()
@@ -151,7 +159,11 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 			return lead.Lead{}, fmt.Errorf("webhook endpoints: %w", err)
 		}
 	}
-	inputs, err := scanTimerInputs(br.QueryRow(), l)
+	var inputs timerInputs
+	var err error
+	if needs.timers {
+		inputs, err = scanTimerInputs(br.QueryRow(), l)
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("move lead: %w", mapErr(cerr))
 	}
@@ -367,7 +379,7 @@ func (s *Store) qualify(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Le
 		at = l.StageChangedAt
 	}
 	return s.move(ctx, tx, tid, auth.Actor{Type: auth.ActorSystem, Name: "Qualification rule"}, l,
-		lead.TransitionInput{To: lead.StageMQL, At: &at, Note: why}, now)
+		lead.TransitionInput{To: lead.StageMQL, At: &at, Note: why}, allMoveNeeds, now)
 }
 
 // Activity is an activity as stored.
