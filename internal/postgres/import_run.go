@@ -425,6 +425,20 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUI
 		if err := writeImportPlan(ctx, tx, tid, im, b, plan, ref.tenant.Currency); err != nil {
 			return err
 		}
+		// Routing and timers write rows every batch shares (a team's
+		// round-robin position, its queue): they wait for the batch before
+		// to end, or each batch would hold what the other needs next (a
+		// deadlock), and round-robin would not follow the file's order.
+		if prev != nil {
+			select {
+			case <-prev.started:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, prev.key); err != nil {
+				return fmt.Errorf("wait for the batch before: %w", mapErr(err))
+			}
+		}
 		if err := plan.router.finish(ctx, tx, tid, im, b); err != nil {
 			return err
 		}
@@ -435,16 +449,6 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUI
 				if err := s.syncTimers(ctx, tx, tid, l, b.now, false); err != nil {
 					return err
 				}
-			}
-		}
-		if prev != nil {
-			select {
-			case <-prev.started:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, prev.key); err != nil {
-				return fmt.Errorf("wait for the batch before: %w", mapErr(err))
 			}
 		}
 		// The batch before has ended: the progress is where it left it, or
