@@ -10,4 +10,5 @@ DROP FUNCTION IF EXISTS accord_judge_handoffs(uuid, uuid[]);
 DROP VIEW IF EXISTS lead_handoff_judgements;
 DROP TABLE IF EXISTS lead_outcomes;
 DROP TABLE IF EXISTS lead_handoffs;
+DROP INDEX IF EXISTS leads_open_pipeline_idx;
 COMMIT;

@@ -65,6 +65,13 @@ CREATE TABLE lead_outcomes (
 );
 CREATE INDEX lead_outcomes_at_idx ON lead_outcomes (tenant_id, at);
 
+-- Open pipeline (the leads now in opportunity, under the filters) by
+-- index alone: 60,000 open opportunities of a tenant of 1,000,000 leads
+-- were 26,000 heap pages to visit per dashboard. Only leads in that stage
+-- enter it, so accepting and importing leads never write it.
+CREATE INDEX leads_open_pipeline_idx ON leads (tenant_id) INCLUDE (amount_cents, segment, source, campaign, team_id)
+  WHERE stage = 'opportunity';
+
 -- The one definition of a handoff's judgement, over the history: the
 -- triggers and the backfill below store what it says. With
 -- security_invoker, it reads with the caller's row-level security.

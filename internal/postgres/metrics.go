@@ -38,9 +38,13 @@ func (s *Store) FindMetrics(ctx context.Context, tid tenant.ID, p metric.Period,
 func findMetrics(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Period, f metric.Filter) (metric.Figures, []int64, error) {
 	// Aggregating a big tenant's facts costs enough for the planner to JIT
 	// compile the expressions, which takes longer (about 100 ms) than
-	// running them; and the quantiles sort up to a period's handoffs,
-	// which spill to disk under the default work_mem.
-	if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
+	// running them; the quantiles sort up to a period's handoffs, which
+	// spill to disk under the default work_mem; and a cached generic plan,
+	// blind to the tenant and the period, expects one fact and walks a
+	// quarter of a big tenant's facts by index and sorts them to group
+	// (3.2 s instead of 1.4 s for 528,000 handoffs): planning each
+	// statement for its values costs well under a millisecond.
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 		return metric.Figures{}, nil, fmt.Errorf("tune metrics transaction: %w", err)
 	}
 	if f.TeamID != nil {
@@ -65,6 +69,15 @@ func findMetrics(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Period,
 	if err != nil {
 		return metric.Figures{}, nil, err
 	}
+	// Open pipeline is now's, the same for both periods: read once.
+	err = tx.QueryRow(ctx, `
+		SELECT count(*), coalesce(sum(l.amount_cents), 0) FROM leads l CROSS JOIN LATERAL (SELECT l.team_id) x
+		WHERE l.tenant_id = $1 AND l.stage = 'opportunity' AND $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND `+leadFilter,
+		metricArgs(tid, p, f)...).Scan(&cur.OpenOpportunities, &cur.OpenPipeline)
+	if err != nil {
+		return metric.Figures{}, nil, fmt.Errorf("open pipeline: %w", err)
+	}
+	prev.OpenOpportunities, prev.OpenPipeline = cur.OpenOpportunities, cur.OpenPipeline
 	cur.Previous = &prev
 	cur.Derive()
 	return cur, speed, nil
@@ -330,14 +343,6 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 		return fig, nil, fmt.Errorf("scan sla compliance: %w", err)
 	}
 
-	// Open pipeline, now.
-	err = tx.QueryRow(ctx, `
-		SELECT count(*), coalesce(sum(l.amount_cents), 0) FROM leads l CROSS JOIN LATERAL (SELECT l.team_id) x
-		WHERE l.tenant_id = $1 AND l.stage = 'opportunity' AND $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND `+leadFilter,
-		args...).Scan(&fig.OpenOpportunities, &fig.OpenPipeline)
-	if err != nil {
-		return fig, nil, fmt.Errorf("open pipeline: %w", err)
-	}
 	if t, ok := metric.RevenueTarget(monthly, p); ok {
 		a := metric.Amount(t)
 		fig.RevenueTarget = &a
