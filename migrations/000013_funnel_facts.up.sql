@@ -151,12 +151,39 @@ $$;
 
 -- Statement-level, so that a bulk insert (seeds, CSV import) re-judges its
 -- leads set-based in one pass. A lead's first transition (its arrival)
--- changes no handoff and is skipped.
+-- changes no handoff and is skipped. The busiest write by far, one
+-- decision or stage change appended to a lead's history, can change only
+-- the lead's open (latest) handoff, and only its decision and furthest
+-- stage: one update of that fact merges it, where re-judging would cost
+-- a dozen lookups per accept.
 CREATE FUNCTION accord_transitions_facts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
   r record;
+  one record;
 BEGIN
+  IF (SELECT count(*) FROM new_transitions) = 1 THEN
+    SELECT tenant_id, id, lead_id, seq, to_stage, at INTO one FROM new_transitions;
+    IF one.to_stage = 'new' THEN
+      RETURN NULL;
+    END IF;
+    IF one.to_stage <> 'mql' AND one.seq = (SELECT max(seq) FROM lead_transitions WHERE tenant_id = one.tenant_id AND lead_id = one.lead_id) THEN
+      -- As accord_judge_handoffs, under the lead's lock (a stage change
+      -- holds it already).
+      PERFORM FROM leads WHERE tenant_id = one.tenant_id AND id = one.lead_id FOR NO KEY UPDATE;
+      UPDATE lead_handoffs SET
+        decision = coalesce(decision, CASE WHEN one.to_stage IN ('accepted', 'rejected') THEN one.to_stage END),
+        decided_at = CASE WHEN decision IS NULL AND one.to_stage IN ('accepted', 'rejected') THEN one.at ELSE decided_at END,
+        reached = greatest(reached, CASE one.to_stage WHEN 'accepted' THEN 1 WHEN 'sql' THEN 2 WHEN 'opportunity' THEN 3 WHEN 'won' THEN 4 ELSE 0 END)
+      WHERE tenant_id = one.tenant_id AND lead_id = one.lead_id AND next_seq IS NULL AND seq < one.seq
+        AND ((decision IS NULL AND one.to_stage IN ('accepted', 'rejected'))
+             OR reached < CASE one.to_stage WHEN 'accepted' THEN 1 WHEN 'sql' THEN 2 WHEN 'opportunity' THEN 3 WHEN 'won' THEN 4 ELSE 0 END);
+      IF one.to_stage IN ('opportunity', 'won', 'lost', 'rejected') THEN
+        PERFORM accord_record_outcomes(one.tenant_id, ARRAY[one.id]);
+      END IF;
+      RETURN NULL;
+    END IF;
+  END IF;
   FOR r IN SELECT tenant_id, array_agg(DISTINCT lead_id) AS leads,
                   array_agg(id) FILTER (WHERE to_stage IN ('opportunity', 'won', 'lost', 'rejected')) AS outcomes
            FROM new_transitions WHERE to_stage <> 'new' GROUP BY tenant_id LOOP
@@ -173,12 +200,28 @@ CREATE TRIGGER lead_transitions_facts AFTER INSERT ON lead_transitions
   REFERENCING NEW TABLE AS new_transitions
   FOR EACH STATEMENT EXECUTE FUNCTION accord_transitions_facts();
 
--- A touch (logged late, too) may be the first of a handoff's window.
+-- A touch (logged late, too) may be the first of a handoff's window. One
+-- touch, as a rep logs it, can only be the first of the one window that
+-- holds its time; a batch re-judges its leads.
 CREATE FUNCTION accord_activities_facts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
   r record;
+  one record;
 BEGIN
+  IF (SELECT count(*) FROM new_activities) = 1 THEN
+    SELECT tenant_id, lead_id, kind, at INTO one FROM new_activities;
+    IF one.kind NOT IN ('call', 'email', 'meeting', 'linkedin') THEN
+      RETURN NULL;
+    END IF;
+    -- Locked first, so that a handoff stored meanwhile (which moves the
+    -- windows) is seen by the update's snapshot.
+    PERFORM FROM leads WHERE tenant_id = one.tenant_id AND id = one.lead_id FOR NO KEY UPDATE;
+    UPDATE lead_handoffs SET touched_at = one.at
+    WHERE tenant_id = one.tenant_id AND lead_id = one.lead_id AND at <= one.at AND (next_at IS NULL OR one.at < next_at)
+      AND (touched_at IS NULL OR one.at < touched_at);
+    RETURN NULL;
+  END IF;
   FOR r IN SELECT tenant_id, array_agg(DISTINCT lead_id) AS leads
            FROM new_activities WHERE kind IN ('call', 'email', 'meeting', 'linkedin') GROUP BY tenant_id LOOP
     PERFORM accord_judge_handoffs(r.tenant_id, r.leads);
