@@ -4,8 +4,8 @@
 -- for a quarter of 100,000 leads). The database keeps the facts true at
 -- write time: triggers on lead_transitions, lead_activities and the lead
 -- attributes the filters use re-judge exactly the leads a statement
--- touched, set-based, so a bulk insert of 25,000 leads costs a few
--- statements and an accept a few index lookups. A fact is judged with
+-- touched, set-based for a bulk insert, while an accept or a logged touch
+-- updates its one fact through its key. A fact is judged with
 -- every event stored so far, which is what "judged with every event known
 -- when the figure is asked" asks of a figure read from it.
 BEGIN;
