@@ -158,6 +158,13 @@ func seedDemo(ctx context.Context, store *postgres.Store, logger *slog.Logger, s
 	if err := store.CreateNotifications(ctx, t.ID, ns); err != nil {
 		return fmt.Errorf("seed demo notifications: %w", err)
 	}
+	repNames := map[uuid.UUID]string{}
+	for _, r := range reps {
+		repNames[r.ID] = r.Name
+	}
+	if err := seedDemoContent(ctx, store, t, auth.Actor{Type: auth.ActorUser, ID: mara, Name: "Mara Lindqvist"}, repNames, setupAt, started); err != nil {
+		return err
+	}
 	// Computing 3,600 leads' timers takes seconds: the worker does it.
 	if err := store.EnqueueTimerBackfill(ctx, t.ID, "demo history"); err != nil {
 		return fmt.Errorf("seed demo timers: %w", err)

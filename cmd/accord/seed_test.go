@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accordhq/accord/internal/content"
 	"github.com/accordhq/accord/internal/demo"
 	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/metric"
 	"github.com/accordhq/accord/internal/postgres"
 	"github.com/accordhq/accord/internal/postgres/postgrestest"
 )
@@ -92,12 +94,38 @@ func TestSeed_Demo(t *testing.T) {
 		require.NotEmpty(t, ns, "%s has notifications", email)
 	}
 
+	// The content library: used and unused assets, an archived one, and
+	// requests from sales.
+	assets, err := db.Store.FindAssets(ctx, tid, content.Filter{}, time.Time{}, time.Time{}, "", 50)
+	require.NoError(t, err)
+	require.Len(t, assets.Assets, 7, "one of eight is archived")
+	var used, unused int
+	for _, a := range assets.Assets {
+		if a.Uses > 0 {
+			used++
+		} else {
+			unused++
+		}
+	}
+	require.GreaterOrEqual(t, used, 4)
+	require.GreaterOrEqual(t, unused, 1, "some content goes unused, as in life")
+	loc, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	usage, reqs, err := db.Store.ContentUsage(ctx, tid, metric.NewPeriod(time.Now().AddDate(0, 0, -90), time.Now().AddDate(0, 0, 1), loc), time.Now())
+	require.NoError(t, err)
+	require.Positive(t, usage.UsedAssets)
+	require.Positive(t, usage.WonWithContent, "wins with content used before winning")
+	require.EqualValues(t, 1, reqs.Open)
+
 	t.Run("OtherTenantSeesNothing", func(t *testing.T) {
 		c, err := db.Store.CheckLeadHistories(ctx, other.ID, time.Now())
 		require.NoError(t, err)
 		require.Zero(t, c.Leads)
 		require.Zero(t, c.Transitions)
 		require.Zero(t, c.Activities)
+		a, err := db.Store.FindAssets(ctx, other.ID, content.Filter{All: true}, time.Time{}, time.Time{}, "", 50)
+		require.NoError(t, err)
+		require.Empty(t, a.Assets)
 	})
 
 	t.Run("SecondRunLeavesIt", func(t *testing.T) {

@@ -193,7 +193,7 @@ func (in SnoozeInput) Validate(now time.Time) validator.Errors {
 
 // Event is one entry of a lead's timeline.
 type Event struct {
-	Type  string // transition, activity, timer, assignment, pause
+	Type  string // transition, activity, timer, assignment, pause, content_open
 	At    time.Time
 	Actor EventActor
 	// transition
@@ -201,10 +201,12 @@ type Event struct {
 	Reason   string
 	Note     string
 	Amount   *Cents
-	// activity
-	Kind    ActivityKind
-	URL     string
-	AssetID *uuid.UUID
+	// activity; content_open (a prospect opened a tracked link) has the
+	// asset too
+	Kind       ActivityKind
+	URL        string
+	AssetID    *uuid.UUID
+	AssetTitle string
 	// assignment
 	OwnerID   *uuid.UUID
 	OwnerName string

@@ -140,3 +140,15 @@ func Merge(sets ...validator.Errors) validator.Errors {
 	}
 	return errs.OrNil()
 }
+
+// Arg is a filter value as a query parameter: nil for no filter (""), and
+// "" for [None], the leads without one.
+func Arg(v string) *string {
+	switch v {
+	case "":
+		return nil
+	case None:
+		v = ""
+	}
+	return &v
+}

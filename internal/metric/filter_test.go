@@ -79,3 +79,10 @@ func TestUnknownKeys(t *testing.T) {
 	require.Equal(t, errs["sorce"], merged["sorce"], "the first message of a field wins")
 	require.Nil(t, metric.Merge(nil, nil))
 }
+
+func TestArg(t *testing.T) {
+	t.Parallel()
+	require.Nil(t, metric.Arg(""))
+	require.Equal(t, "", *metric.Arg(metric.None))
+	require.Equal(t, "mid", *metric.Arg("mid"))
+}

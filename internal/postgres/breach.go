@@ -75,8 +75,15 @@ type SLAFilter struct {
 	HolderID *uuid.UUID
 	TeamID   *uuid.UUID
 	Since    *time.Time // breaches: breached_at on or after
-	Limit    int
-	Cursor   string
+	// Resolved keeps the timers SLA compliance counts for [From, To):
+	// met ones stopped in it, breached ones due in it, not excused
+	// (DESIGN.md §5), so a compliance figure drills down to its timers.
+	Resolved *TimeRange
+	ClauseID *uuid.UUID
+	// Lead filters of the dashboard: nil matches all, "" leads without one.
+	Segment, Source, Campaign *string
+	Limit                     int
+	Cursor                    string
 }
 
 const timerSelect = `
@@ -122,8 +129,28 @@ func slaWhere(f SLAFilter, alias string, args *[]any) []string {
 	if f.Since != nil && alias == "b" {
 		where = append(where, "b.breached_at >= "+arg(*f.Since))
 	}
+	if f.Resolved != nil && alias == "t" {
+		from, to := arg(f.Resolved.From), arg(f.Resolved.To)
+		where = append(where, "((t.status = 'met' AND t.stopped_at >= "+from+" AND t.stopped_at < "+to+") OR (t.status = 'breached' AND t.due_at >= "+from+
+			" AND t.due_at < "+to+" AND NOT EXISTS (SELECT FROM sla_breaches xb WHERE xb.tenant_id = t.tenant_id AND xb.timer_id = t.id AND xb.excused_at IS NOT NULL)))")
+	}
+	if f.ClauseID != nil {
+		where = append(where, alias+".clause_id = "+arg(*f.ClauseID))
+	}
+	if f.Segment != nil {
+		where = append(where, "coalesce(l.segment, '') = "+arg(*f.Segment))
+	}
+	if f.Source != nil {
+		where = append(where, "l.source = "+arg(*f.Source))
+	}
+	if f.Campaign != nil {
+		where = append(where, "l.campaign = "+arg(*f.Campaign))
+	}
 	return where
 }
+
+// TimeRange is the half-open interval [From, To).
+type TimeRange struct{ From, To time.Time }
 
 // SLAPage is one page of timers or breaches.
 type SLAPage[T any] struct {

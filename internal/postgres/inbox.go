@@ -83,6 +83,8 @@ type InboxPage struct {
 	Leads   []lead.Lead
 	Reasons []Reason
 	Members []auth.Member
+	// Assets are the library's active assets, for the share picker.
+	Assets []AssetOption
 	// Timers are the running timers of the leads, soonest due first.
 	Timers map[uuid.UUID][]Timer
 }
@@ -97,6 +99,9 @@ func (s *Store) FindInboxPage(ctx context.Context, tid tenant.ID, f InboxFilter,
 			if pg.Leads, pg.Timers, err = findInboxByTimeLeft(ctx, tx, tid, f, now); err != nil {
 				return err
 			}
+		}
+		if pg.Assets, err = findAssetOptions(ctx, tx, tid); err != nil {
+			return err
 		}
 		if pg.Reasons, err = findReasons(ctx, tx, tid); err != nil {
 			return err

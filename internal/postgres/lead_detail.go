@@ -35,11 +35,13 @@ type LeadDetail struct {
 	Events  []lead.Event
 	Reasons []Reason
 	Timers  []LeadTimer
+	Content []LeadContent // assets used on the lead, with tracked links
+	Assets  []AssetOption // the library's active assets, to share
 }
 
 // FindLeadDetail returns a lead of tenant tid with its timeline, its timers
 // (oldest first, holder segments as of now) and the tenant's rejection
-// reasons.
+// reasons, the content used on it and the library to share from.
 func (s *Store) FindLeadDetail(ctx context.Context, tid tenant.ID, id uuid.UUID, now time.Time) (LeadDetail, error) {
 	var d LeadDetail
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
@@ -54,6 +56,12 @@ func (s *Store) FindLeadDetail(ctx context.Context, tid tenant.ID, id uuid.UUID,
 			return err
 		}
 		if d.Timers, err = findLeadTimers(ctx, tx, tid, id); err != nil {
+			return err
+		}
+		if d.Content, err = findLeadContent(ctx, tx, tid, id); err != nil {
+			return err
+		}
+		if d.Assets, err = findAssetOptions(ctx, tx, tid); err != nil {
 			return err
 		}
 		return holdersUntilNow(ctx, tx, tid, d.Lead, d.Timers, now)

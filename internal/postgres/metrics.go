@@ -78,6 +78,12 @@ func findMetrics(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Period,
 		return metric.Figures{}, nil, fmt.Errorf("open pipeline: %w", err)
 	}
 	prev.OpenOpportunities, prev.OpenPipeline = cur.OpenOpportunities, cur.OpenPipeline
+	if cur.Content, err = contentUsage(ctx, tx, metricArgs(tid, p, f)); err != nil {
+		return metric.Figures{}, nil, err
+	}
+	if prev.Content, err = contentUsage(ctx, tx, metricArgs(tid, p.Previous(), f)); err != nil {
+		return metric.Figures{}, nil, err
+	}
 	cur.Previous = &prev
 	cur.Derive()
 	return cur, speed, nil

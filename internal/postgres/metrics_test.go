@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accordhq/accord/internal/auth"
@@ -208,6 +209,16 @@ func TestStore_FindMetrics(t *testing.T) {
 		m, err = f.store.FindMetrics(ctx, f.a.ID, october, metric.Filter{}, now)
 		require.NoError(t, err)
 		require.InDelta(t, 1.0/3, *m.SLACompliance.Sales, 1e-9)
+
+		// The drill-down lists exactly the timers counted: a's met, b's
+		// two breached; not c's excused one nor e's, due in November.
+		counted, err := f.store.FindTimers(ctx, f.a.ID, postgres.SLAFilter{Side: "sales", Resolved: &postgres.TimeRange{From: october.From, To: october.To}})
+		require.NoError(t, err)
+		got := map[uuid.UUID][]string{}
+		for _, x := range counted.Items {
+			got[x.LeadID] = append(got[x.LeadID], x.Status)
+		}
+		require.Equal(t, map[uuid.UUID][]string{a.ID: {"met"}, b.ID: {"breached", "breached"}}, got)
 	})
 
 	t.Run("Scorecard", func(t *testing.T) {

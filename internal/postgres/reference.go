@@ -202,11 +202,13 @@ func (s *Store) ReplaceSegments(ctx context.Context, tid tenant.ID, actor auth.A
 
 // segmentInUse explains why segment code cannot be removed, or returns "".
 func segmentInUse(ctx context.Context, tx pgx.Tx, tid tenant.ID, code string) (string, error) {
-	var leads, rules, targets int
+	var leads, rules, targets, assets, requests int
 	err := tx.QueryRow(ctx, `
 		SELECT (SELECT count(*) FROM leads WHERE tenant_id = $1 AND segment = $2),
 		       (SELECT count(*) FROM routing_rules WHERE tenant_id = $1 AND segment = $2),
-		       (SELECT count(*) FROM targets WHERE tenant_id = $1 AND segment = $2)`, tid, code).Scan(&leads, &rules, &targets)
+		       (SELECT count(*) FROM targets WHERE tenant_id = $1 AND segment = $2),
+		       (SELECT count(*) FROM content_assets WHERE tenant_id = $1 AND segment = $2),
+		       (SELECT count(*) FROM content_requests WHERE tenant_id = $1 AND segment = $2)`, tid, code).Scan(&leads, &rules, &targets, &assets, &requests)
 	if err != nil {
 		return "", fmt.Errorf("count uses of segment: %w", err)
 	}
@@ -219,6 +221,12 @@ func segmentInUse(ctx context.Context, tx pgx.Tx, tid tenant.ID, code string) (s
 	}
 	if targets > 0 {
 		uses = append(uses, plural(targets, "target", "targets"))
+	}
+	if assets > 0 {
+		uses = append(uses, plural(assets, "content asset", "content assets"))
+	}
+	if requests > 0 {
+		uses = append(uses, plural(requests, "content request", "content requests"))
 	}
 	if len(uses) == 0 {
 		return "", nil

@@ -379,7 +379,10 @@ type Activity struct {
 	Note    string
 	URL     string
 	AssetID *uuid.UUID
-	Actor   auth.Actor
+	// LinkToken is the tracked link of the shared asset and the lead
+	// (/c/{token}), for content_shared activities.
+	LinkToken string
+	Actor     auth.Actor
 }
 
 // AddActivity logs a touch or signal on lead id, at its event time (which
@@ -396,17 +399,20 @@ func (s *Store) AddActivity(ctx context.Context, tid tenant.ID, p auth.Principal
 		if errs := in.Validate(l, now); errs != nil {
 			return errs
 		}
+		var token string
 		if in.AssetID != nil {
-			// Content assets arrive with the content library; until then no
-			// asset id names anything.
-			return validator.Errors{"asset_id": "is not a content asset of this tenant"}
+			// The asset must be in the library (not archived); the share
+			// gets the pair's tracked link.
+			if token, err = shareAsset(ctx, tx, tid, l.ID, *in.AssetID, now); err != nil {
+				return err
+			}
 		}
 		at := now
 		if in.At != nil {
 			at = in.At.UTC()
 		}
 		actor := p.Actor()
-		act = Activity{LeadID: l.ID, Kind: in.Kind, At: at, Note: in.Note, URL: in.URL, AssetID: in.AssetID, Actor: actor}
+		act = Activity{LeadID: l.ID, Kind: in.Kind, At: at, Note: in.Note, URL: in.URL, AssetID: in.AssetID, LinkToken: token, Actor: actor}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO lead_activities (tenant_id, lead_id, kind, at, recorded_at, actor_type, actor_id, actor_name, note, url, asset_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
@@ -575,22 +581,29 @@ func findTimeline(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID) (
 	rows, err := tx.Query(ctx, `
 			SELECT 'transition', t.at, t.actor_type, t.actor_id, t.actor_name, coalesce(t.from_stage, ''), t.to_stage,
 			       coalesce(t.reason, ''), t.note, t.amount_cents, '', '', NULL::uuid, NULL::uuid, '', NULL::uuid, '', '', NULL::timestamptz,
-			       t.recorded_at, 0, t.id
+			       t.recorded_at, 0, t.id, ''
 			FROM lead_transitions t WHERE t.tenant_id = $1 AND t.lead_id = $2
 			UNION ALL
 			SELECT 'assignment', s.at, s.actor_type, s.actor_id, s.actor_name, '', '', '', '', NULL, '', '', NULL,
-			       s.owner_id, coalesce(u.name, ''), s.team_id, coalesce(tm.name, ''), s.why, NULL, s.at, 1, s.id
+			       s.owner_id, coalesce(u.name, ''), s.team_id, coalesce(tm.name, ''), s.why, NULL, s.at, 1, s.id, ''
 			FROM lead_assignments s
 			LEFT JOIN users u ON u.id = s.owner_id
 			LEFT JOIN teams tm ON tm.tenant_id = s.tenant_id AND tm.id = s.team_id
 			WHERE s.tenant_id = $1 AND s.lead_id = $2
 			UNION ALL
 			SELECT 'activity', a.at, a.actor_type, a.actor_id, a.actor_name, '', '', '', a.note, NULL, a.kind, a.url, a.asset_id,
-			       NULL, '', NULL, '', '', NULL, a.recorded_at, 2, a.id
-			FROM lead_activities a WHERE a.tenant_id = $1 AND a.lead_id = $2
+			       NULL, '', NULL, '', '', NULL, a.recorded_at, 2, a.id, coalesce(c.title, '')
+			FROM lead_activities a LEFT JOIN content_assets c ON c.tenant_id = a.tenant_id AND c.id = a.asset_id
+			WHERE a.tenant_id = $1 AND a.lead_id = $2
+			UNION ALL
+			SELECT 'content_open', o.at, 'system', NULL, 'Prospect', '', '', '', '', NULL, '', '', k.asset_id,
+			       NULL, '', NULL, '', '', NULL, o.at, 4, 0, c.title
+			FROM content_links k JOIN content_opens o ON o.tenant_id = k.tenant_id AND o.link_id = k.id
+			JOIN content_assets c ON c.tenant_id = k.tenant_id AND c.id = k.asset_id
+			WHERE k.tenant_id = $1 AND k.lead_id = $2
 			UNION ALL
 			SELECT 'pause', p.at, p.actor_type, p.actor_id, p.actor_name, '', '', '', p.reason, NULL, '', '', NULL,
-			       NULL, '', NULL, '', '', p.until, p.at, 3, p.id
+			       NULL, '', NULL, '', '', p.until, p.at, 3, p.id, ''
 			FROM lead_pauses p WHERE p.tenant_id = $1 AND p.lead_id = $2
 			ORDER BY 2, 20, 21, 22`, tid, id)
 	if err != nil {
@@ -604,7 +617,7 @@ func findTimeline(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID) (
 		var prio int
 		var seq int64
 		err := r.Scan(&e.Type, &e.At, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &from, &to, &e.Reason, &e.Note, &amount,
-			&kind, &e.URL, &e.AssetID, &e.OwnerID, &e.OwnerName, &e.TeamID, &e.TeamName, &e.Why, &e.Until, &recorded, &prio, &seq)
+			&kind, &e.URL, &e.AssetID, &e.OwnerID, &e.OwnerName, &e.TeamID, &e.TeamName, &e.Why, &e.Until, &recorded, &prio, &seq, &e.AssetTitle)
 		e.From, e.To, e.Kind = lead.Stage(from), lead.Stage(to), lead.ActivityKind(kind)
 		if amount != nil {
 			c := lead.Cents(*amount)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/metric"
 	"github.com/accordhq/accord/internal/postgres"
 	"github.com/accordhq/accord/internal/sla"
 	"github.com/accordhq/accord/internal/tenant"
@@ -690,7 +691,7 @@ func (s *Server) handleBreachList(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	q := r.URL.Query()
 	tab := q.Get("tab")
-	if tab != "at_risk" && tab != "breached" {
+	if tab != "at_risk" && tab != "breached" && tab != "resolved" {
 		tab = "open"
 	}
 	f, errs := slaFilter(r, tab == "breached")
@@ -701,6 +702,50 @@ func (s *Server) handleBreachList(w http.ResponseWriter, r *http.Request) {
 	v := view.BreachesView{Tab: tab, Filter: view.BreachFilterView{Side: f.Side, Kind: f.Kind, TeamID: q.Get("team_id"), HolderID: q.Get("holder_id")}}
 	now := s.now()
 	loc := p.Location()
+	if tab == "resolved" {
+		// The timers behind a compliance figure: its period and lead
+		// filters, read as the dashboard reads them.
+		period, perrs := metric.ParsePeriod(q.Get(metric.KeyPeriod), q.Get(metric.KeyFrom), q.Get(metric.KeyTo), p.Tenant.Location(), now)
+		lf, ferrs := metric.ParseFilter(q)
+		if perrs != nil || ferrs != nil {
+			s.renderError(w, r, metric.Merge(perrs, ferrs))
+			return
+		}
+		f.Resolved = &postgres.TimeRange{From: period.From, To: period.To}
+		f.Segment, f.Source, f.Campaign = metric.Arg(lf.Segment), metric.Arg(lf.Source), metric.Arg(lf.Campaign)
+		v.PeriodLabel = period.Label()
+		from, to := period.Dates()
+		v.Keep = []view.Option{{Value: metric.KeyFrom, Label: from}, {Value: metric.KeyTo, Label: to}}
+		for _, k := range []string{metric.KeySegment, metric.KeySource, metric.KeyCampaign} {
+			if x := q.Get(k); x != "" {
+				v.Keep = append(v.Keep, view.Option{Value: k, Label: x})
+			}
+		}
+		page, err := s.store.FindTimers(r.Context(), p.TenantID(), f)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		for _, t := range page.Items {
+			row := view.TimerRowView{LeadID: t.LeadID.String(), LeadName: t.LeadName, Kind: kindName(t.Kind), Side: t.Side, Holder: t.HolderName,
+				Due: t.DueAt.In(loc).Format("Mon 2 Jan, 15:04"), Status: t.Status}
+			if t.Status == "met" && t.StoppedAt != nil {
+				row.Resolved = "met " + t.StoppedAt.In(loc).Format("Mon 2 Jan, 15:04")
+			}
+			v.Timers = append(v.Timers, row)
+		}
+		if page.NextCursor != "" {
+			nq := cloneQuery(q)
+			nq.Set("cursor", page.NextCursor)
+			v.NextURL = "/breaches?" + nq.Encode()
+		}
+		if err := s.fillBreachFilters(r, p, &v); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, view.BreachesPage(s.page(r, "Breaches", "breaches"), v))
+		return
+	}
 	next := func(cursor string) {
 		if cursor == "" {
 			return

@@ -452,6 +452,8 @@ func toEventJSON(e lead.Event) eventJSON {
 			j.URL = str(e.URL)
 		}
 		j.AssetID = idPtr(e.AssetID)
+	case "content_open":
+		j.AssetID = idPtr(e.AssetID)
 	case "assignment":
 		j.OwnerID, j.TeamID, j.Why = idPtr(e.OwnerID), idPtr(e.TeamID), e.Why
 	case "pause":
@@ -547,6 +549,9 @@ type activityJSON struct {
 	URL     *string   `json:"url"`
 	AssetID *string   `json:"asset_id"`
 	Actor   actorJSON `json:"actor"`
+	// TrackedURL is the asset's tracked link for this lead (content_shared):
+	// what the rep sends the prospect, so that opens are counted.
+	TrackedURL string `json:"tracked_url,omitempty"`
 }
 
 func (s *Server) handleAPILeadActivity(w http.ResponseWriter, r *http.Request) {
@@ -583,6 +588,9 @@ func (s *Server) handleAPILeadActivity(w http.ResponseWriter, r *http.Request) {
 		AssetID: idPtr(act.AssetID), Actor: actorJSON{Type: string(act.Actor.Type), ID: idPtr(nonNil(act.Actor.ID)), Name: act.Actor.Name}}
 	if act.URL != "" {
 		j.URL = &act.URL
+	}
+	if act.LinkToken != "" {
+		j.TrackedURL = s.trackedURL(act.LinkToken)
 	}
 	writeJSON(w, http.StatusCreated, j)
 }

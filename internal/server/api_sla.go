@@ -283,6 +283,7 @@ func slaFilter(r *http.Request, breaches bool) (postgres.SLAFilter, validator.Er
 	f.LeadID = optionalUUID(&errs, "lead_id", q.Get("lead_id"))
 	f.HolderID = optionalUUID(&errs, "holder_id", q.Get("holder_id"))
 	f.TeamID = optionalUUID(&errs, "team_id", q.Get("team_id"))
+	f.ClauseID = optionalUUID(&errs, "clause_id", q.Get("clause_id"))
 	if v := q.Get("since"); v != "" && breaches {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {

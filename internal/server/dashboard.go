@@ -160,8 +160,10 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 	velD := relAmountDelta(fig.PipelineVelocity, prev.PipelineVelocity)
 	vel.Delta, vel.Trend = metric.FormatDelta(velD, metric.DeltaCount), trend(velD, false)
 	v.KPIs = append(v.KPIs, ttc, stl, cov, vel,
-		rate("sla-sales", "SLA compliance · sales", "Met ÷ (met + breached) of sales timers resolved in the period", fig.SLACompliance.Sales, prev.SLACompliance.Sales, "/breaches?tab=breached&side=sales", false),
-		rate("sla-marketing", "SLA compliance · marketing", "Met ÷ (met + breached) of marketing timers resolved in the period", fig.SLACompliance.Marketing, prev.SLACompliance.Marketing, "/breaches?tab=breached&side=marketing", false),
+		rate("sla-sales", "SLA compliance · sales", "Met ÷ (met + breached) of sales timers resolved in the period", fig.SLACompliance.Sales, prev.SLACompliance.Sales,
+			"/breaches?"+resolvedQuery(period, f, url.Values{"side": {"sales"}}).Encode(), false),
+		rate("sla-marketing", "SLA compliance · marketing", "Met ÷ (met + breached) of marketing timers resolved in the period", fig.SLACompliance.Marketing, prev.SLACompliance.Marketing,
+			"/breaches?"+resolvedQuery(period, f, url.Values{"side": {"marketing"}}).Encode(), false),
 		view.KPI{ID: "pipeline-created", Label: "Pipeline created", Value: view.Money(fig.PipelineCreated, cur), Previous: view.Money(prev.PipelineCreated, cur),
 			Delta: metric.FormatDelta(relAmountDelta(&fig.PipelineCreated, &prev.PipelineCreated), metric.DeltaCount),
 			Trend: trend(relAmountDelta(&fig.PipelineCreated, &prev.PipelineCreated), false), Href: "/leads?" + stageQuery("opportunity", f), Hint: "Σ amount of transitions to opportunity in the period"},
@@ -169,6 +171,13 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 			Delta: metric.FormatDelta(relAmountDelta(&fig.RevenueWon, &prev.RevenueWon), metric.DeltaCount),
 			Trend: trend(relAmountDelta(&fig.RevenueWon, &prev.RevenueWon), false), Href: "/leads?" + stageQuery("won", f), Hint: "Σ amount of transitions to won in the period"},
 	)
+	contentHref := "/content"
+	if fig.Period.Preset != "" {
+		contentHref += "?period=" + url.QueryEscape(fig.Period.Preset)
+	}
+	usage := rate("content-usage", "Content usage", fmt.Sprintf("Active assets used at least once in the period ÷ active assets (%d of %d); %d wins had content used before winning",
+		fig.Content.UsedAssets, fig.Content.ActiveAssets, fig.Content.WonWithContent), fig.Content.UsageShare, prev.Content.UsageShare, contentHref, false)
+	v.KPIs = append(v.KPIs, usage)
 
 	// The funnel, as bars of the handoffs.
 	steps := fig.Funnel.Steps()
@@ -211,7 +220,7 @@ func dashboardView(r *http.Request, p auth.Principal, period metric.Period, f me
 	// SLA compliance by side, kind, team and rep.
 	addCompliance := func(dst *[]view.ComplianceView, name, side string, met, breached int64, bq url.Values) {
 		r := metric.Rate(met, met+breached)
-		bq.Set("tab", "breached")
+		bq = resolvedQuery(period, f, bq)
 		c := view.ComplianceView{Name: name, Side: side, Met: met, Breached: breached, Rate: view.Percent(r), Href: "/breaches?" + bq.Encode()}
 		if r != nil {
 			c.Share = *r
@@ -426,12 +435,28 @@ func periodStatusName(s sla.PeriodStatus) string {
 	return "On track"
 }
 
+// resolvedQuery is the breaches page's query for the timers an SLA
+// compliance figure counts: those met or breached in period, with the
+// dashboard's filters and the row's own (extra).
+func resolvedQuery(period metric.Period, f metric.Filter, extra url.Values) url.Values {
+	q := f.Query()
+	from, to := period.Dates()
+	q.Set("tab", "resolved")
+	q.Set(metric.KeyFrom, from)
+	q.Set(metric.KeyTo, to)
+	for k, vs := range extra {
+		q[k] = vs
+	}
+	return q
+}
+
 // scoreHref is what a scorecard row's actual counts: the breaches of a
 // lead clause, the handoffs (accepted, reaching opportunity) of a period
 // clause in its scope and period.
 func scoreHref(c sla.Clause, e metric.ScorecardEntry) string {
 	if c.Kind.Lead() {
-		return "/breaches?" + url.Values{"tab": {"breached"}, "kind": {string(c.Kind)}}.Encode()
+		// The clause's timers met or breached in the scorecard's period.
+		return "/breaches?" + url.Values{"tab": {"resolved"}, "clause_id": {c.ID.String()}, "from": {e.From}, "to": {e.To}}.Encode()
 	}
 	q := url.Values{"handoff_from": {e.From}, "handoff_to": {e.To}}
 	if c.Scope.Segment != nil {

@@ -147,6 +147,16 @@ func TestBrowser_Dashboard(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, noReload)
 	browsertest.Screenshot(t, b, "dashboard-live-breach")
+
+	// The compliance card drills down to the timers it counts.
+	require.NoError(t, chromedp.Do(b,
+		chromedp.Click(chromedp.CSS("#kpi-sla-sales")),
+		chromedp.WaitVisible(chromedp.ID("resolved-scope")),
+	))
+	browsertest.Screenshot(t, b, "dashboard-compliance-drilldown")
+	counted, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#timers-table tbody tr')].map(e => e.querySelector('.cell-strong').textContent.trim() + ':' + e.dataset.status)`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"late:breached"}, counted)
 }
 
 func jsString(s string) string {

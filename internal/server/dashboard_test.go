@@ -124,3 +124,17 @@ func TestDashboard_PageWeight(t *testing.T) {
 	t.Logf("dashboard first load: %d bytes (%d assets)", total, len(assets))
 	require.Less(t, total, 300*1024)
 }
+
+func TestBreaches_ResolvedTabInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser()
+	b.login(h.a.AdminEmail, postgrestest.Password)
+	require.Equal(t, http.StatusOK, b.get("/breaches?tab=resolved").status, "this month by default")
+	for _, q := range []string{"from=2026-13-01&to=2026-14-01", "from=2026-10-01&to=2026-09-01", "from=2010-01-01&to=2026-01-01", "segment=" + strings.Repeat("x", 300)} {
+		require.Equal(t, http.StatusUnprocessableEntity, b.get("/breaches?tab=resolved&"+q).status, q)
+	}
+	status, got, _ := h.api("GET", "/timers?clause_id=nope", h.token(h.a, auth.ScopeRead), nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, errFields(got), "clause_id")
+}

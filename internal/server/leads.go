@@ -42,6 +42,7 @@ type inboxRefs struct {
 	reasons []view.Option
 	touches []view.Option
 	reps    []view.Option
+	assets  []view.Option
 }
 
 func (s *Server) loadInboxRefs(r *http.Request, p auth.Principal) (inboxRefs, error) {
@@ -74,6 +75,9 @@ func makeInboxRefs(p auth.Principal, pg postgres.InboxPage) inboxRefs {
 	}
 	for _, k := range lead.TouchKinds {
 		ref.touches = append(ref.touches, view.Option{Value: string(k), Label: k.Label()})
+	}
+	for _, a := range pg.Assets {
+		ref.assets = append(ref.assets, view.Option{Value: a.ID.String(), Label: a.Title + " (" + a.Kind.Label() + ")"})
 	}
 	if p.Role == tenant.RoleManager && p.TeamID == nil {
 		return ref // a manager without a team reassigns nobody
@@ -109,7 +113,7 @@ func countdowns(ts []postgres.Timer, now time.Time, loc *time.Location) []view.C
 func (s *Server) inboxRow(p auth.Principal, l lead.Lead, ref inboxRefs) view.LeadRowView {
 	now := s.now()
 	loc := p.Location()
-	row := view.LeadRowView{Lead: l, Waiting: waitingText(l.StageChangedAt, now), Reasons: ref.reasons, Touches: ref.touches, Reps: ref.reps,
+	row := view.LeadRowView{Lead: l, Waiting: waitingText(l.StageChangedAt, now), Reasons: ref.reasons, Touches: ref.touches, Reps: ref.reps, Assets: ref.assets,
 		TomorrowISO: now.In(loc).AddDate(0, 0, 1).Format(time.DateOnly)}
 	m := viewerMover(p, l)
 	_, _, accErr := lead.CheckMove(l.Stage, lead.StageAccepted, m)
@@ -154,6 +158,16 @@ func formVersion(r *http.Request) *int {
 // inboxAnswer renders the row after an inbox action: the new state with a
 // message, or the current state with what went wrong, in place.
 func (s *Server) inboxAnswer(w http.ResponseWriter, r *http.Request, id uuid.UUID, l lead.Lead, err error, done, open string) {
+	s.inboxAnswerWith(w, r, id, l, err, done, open, "")
+}
+
+// inboxAnswerShared answers a share with the row and the tracked link of
+// token to send the prospect.
+func (s *Server) inboxAnswerShared(w http.ResponseWriter, r *http.Request, id uuid.UUID, l lead.Lead, err error, token string) {
+	s.inboxAnswerWith(w, r, id, l, err, "Use recorded. Send the prospect the tracked link below, so opens are counted.", "share", token)
+}
+
+func (s *Server) inboxAnswerWith(w http.ResponseWriter, r *http.Request, id uuid.UUID, l lead.Lead, err error, done, open, token string) {
 	p, _ := auth.FromContext(r.Context())
 	ref, rerr := s.loadInboxRefs(r, p)
 	if rerr != nil {
@@ -168,6 +182,9 @@ func (s *Server) inboxAnswer(w http.ResponseWriter, r *http.Request, id uuid.UUI
 	case err == nil:
 		row := s.inboxRow(p, l, ref)
 		row.Message, row.MessageKind = done, "success"
+		if token != "" {
+			row.SharedURL = s.trackedURL(token)
+		}
 		ts, terr := s.store.FindTimers(r.Context(), p.TenantID(), postgres.SLAFilter{LeadID: &l.ID, Statuses: []string{"running", "at_risk"}})
 		if terr != nil {
 			s.renderError(w, r, terr)
@@ -451,6 +468,17 @@ func (s *Server) leadView(r *http.Request, p auth.Principal, id uuid.UUID) (view
 		v.Moves = append(v.Moves, view.MoveOption{To: to, NeedsReason: needsReason, NeedsAmount: needsAmount})
 	}
 	v.CanLog = p.Can(auth.PermWorkLeads) || p.Can(auth.PermHandoff)
+	for _, c := range d.Content {
+		cv := view.LeadContentView{AssetID: c.AssetID.String(), Title: c.Title, Kind: c.Kind.Label(), TrackedURL: s.trackedURL(c.Token),
+			Opens: c.Opens, Archived: c.Archived}
+		if c.LastOpened != nil {
+			cv.LastOpened = ", last " + c.LastOpened.In(p.Location()).Format("Mon 2 Jan, 15:04")
+		}
+		v.Content = append(v.Content, cv)
+	}
+	for _, a := range d.Assets {
+		v.Assets = append(v.Assets, view.Option{Value: a.ID.String(), Label: a.Title + " (" + a.Kind.Label() + ")"})
+	}
 	for _, k := range lead.ActivityKinds {
 		if k == lead.ActContentShared {
 			continue // shared from the content library
@@ -539,7 +567,12 @@ func eventView(e lead.Event, reasons map[string]string, loc *time.Location) view
 		if e.Kind.Touch() {
 			v.Title += " logged"
 		}
+		if e.Kind == lead.ActContentShared {
+			v.Title = "Shared " + e.AssetTitle
+		}
 		v.Detail = strings.TrimSpace(strings.Join([]string{e.URL, e.Note}, " "))
+	case "content_open":
+		v.Title = "Prospect opened " + e.AssetTitle
 	case "assignment":
 		switch {
 		case e.OwnerName != "" && e.TeamName != "":
@@ -641,16 +674,17 @@ func (s *Server) handleLeadTransition(w http.ResponseWriter, r *http.Request) {
 	s.leadPageAnswer(w, r, id, err, "Moved to "+in.To.Label()+".", string(in.To))
 }
 
-func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
+// activityLead is the lead of a lead-page activity form (a logged touch, a
+// shared asset), if the viewer may log on it; otherwise it answers itself.
+func (s *Server) activityLead(w http.ResponseWriter, r *http.Request, p auth.Principal) (uuid.UUID, bool) {
 	id, ok := leadIDParam(r)
 	if !ok {
 		s.renderError(w, r, postgres.ErrNotFound)
-		return
+		return id, false
 	}
 	if !p.Can(auth.PermWorkLeads) && !p.Can(auth.PermHandoff) {
 		s.renderError(w, r, auth.ErrForbidden)
-		return
+		return id, false
 	}
 	l, err := s.store.FindLead(r.Context(), p.TenantID(), id)
 	if err == nil && !canSee(p, l) {
@@ -658,11 +692,20 @@ func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.renderError(w, r, err)
+		return id, false
+	}
+	return id, true
+}
+
+func (s *Server) handleLeadActivity(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, ok := s.activityLead(w, r, p)
+	if !ok {
 		return
 	}
 	in := lead.ActivityInput{Kind: lead.ActivityKind(r.PostFormValue("kind")), Note: r.PostFormValue("note"), URL: r.PostFormValue("url")}
 	in.Normalize()
-	_, _, err = s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
+	_, _, err := s.store.AddActivity(r.Context(), p.TenantID(), p, id, in, s.now())
 	s.leadPageAnswer(w, r, id, err, in.Kind.Label()+" logged.", "")
 }
 

@@ -27,13 +27,13 @@ type apiOperation struct {
 // operations lists every documented endpoint; each feature keeps its own
 // list beside its handlers (openapi_*.go).
 func operations() []apiOperation {
-	return slices.Concat(userOperations, leadOperations, referenceOperations, importOperations, slaOperations, metricOperations)
+	return slices.Concat(userOperations, leadOperations, referenceOperations, importOperations, slaOperations, metricOperations, contentOperations)
 }
 
 // schemas merges every feature's schemas.
 func schemas() map[string]schema {
 	out := map[string]schema{}
-	for _, m := range []map[string]schema{userSchemas, leadSchemas, referenceSchemas, importSchemas, slaSchemas, metricSchemas} {
+	for _, m := range []map[string]schema{userSchemas, leadSchemas, referenceSchemas, importSchemas, slaSchemas, metricSchemas, contentSchemas} {
 		maps.Copy(out, m)
 	}
 	return out

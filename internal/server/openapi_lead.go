@@ -86,7 +86,7 @@ var leadSchemas = map[string]schema{
 	"AssignInput": obj([]string{"owner_id"}, map[string]any{"owner_id": uuidS()}),
 	"Actor":       obj(nil, map[string]any{"type": enum("user", "token", "system"), "id": nuuid(), "name": str()}),
 	"Timeline": obj([]string{"data"}, map[string]any{"data": schema{"type": "array", "items": obj(nil, map[string]any{
-		"type": enum("transition", "activity", "timer", "assignment", "pause"), "at": dateTime(),
+		"type": enum("transition", "activity", "timer", "assignment", "pause", "content_open"), "at": dateTime(),
 		"actor": schema{"$ref": "#/components/schemas/Actor"}, "from": nstr(), "to": str(), "reason": nstr(), "note": nstr(),
 		"amount": nnumber(), "kind": str(), "url": nstr(), "asset_id": nuuid(), "owner_id": nuuid(), "team_id": nuuid(),
 		"why": str(), "until": ndateTime(), "status": str(), "due_at": ndateTime(),

@@ -196,15 +196,10 @@ func TestSettings_Tokens(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, other.post(revoke, nil).status, "another tenant's token")
 }
 
-func TestSectionsNotBuilt(t *testing.T) {
+func TestSettingsUnknownTab(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	b.login(h.a.AdminEmail, postgrestest.Password)
-	for _, path := range []string{"/content"} {
-		p := b.get(path)
-		require.Equal(t, http.StatusOK, p.status, path)
-		require.Contains(t, p.text("#not-built"), "not built yet", path)
-	}
 	require.Equal(t, http.StatusNotFound, b.get("/settings/bogus").status)
 }

@@ -32,6 +32,10 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.StaticFS())))
 
+	// Tracked content links: prospects have no session; the token names
+	// the tenant and the link, and the redirect goes only to the asset.
+	r.Get("/c/{token}", s.handleTrackedLink)
+
 	// The API: bearer tokens only, never a session cookie.
 	r.Route("/api/v1", func(r chi.Router) {
 		r.NotFound(s.handleAPINotFound)
@@ -92,6 +96,16 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.With(s.apiRequire(auth.PermRead)).Get("/metrics.csv", s.handleAPIMetricsCSV)
 				r.With(s.apiRequire(auth.PermRead)).Get("/scorecard", s.handleAPIScorecard)
 
+				// Content: the library, uses (activities above) and requests.
+				r.With(s.apiRequire(auth.PermRead)).Get("/content-assets", s.handleAPIAssetList)
+				r.With(s.apiRequire(auth.PermRead)).Get("/content-assets/{id}", s.handleAPIAssetShow)
+				r.With(s.apiRequire(auth.PermManageContent)).Post("/content-assets", s.handleAPIAssetCreate)
+				r.With(s.apiRequire(auth.PermManageContent)).Patch("/content-assets/{id}", s.handleAPIAssetUpdate)
+				r.With(s.apiRequire(auth.PermRead)).Get("/content-requests", s.handleAPIRequestList)
+				r.With(s.apiRequire(auth.PermRead)).Get("/content-requests/{id}", s.handleAPIRequestShow)
+				r.With(s.apiRequire(auth.PermWorkLeads)).Post("/content-requests", s.handleAPIRequestCreate)
+				r.With(s.apiRequire(auth.PermManageContent)).Patch("/content-requests/{id}", s.handleAPIRequestUpdate)
+
 				// Webhook endpoints (admin).
 				r.With(s.apiRequire(auth.PermManageWebhooks)).Get("/webhooks", s.handleAPIWebhookList)
 				r.With(s.apiRequire(auth.PermManageWebhooks)).Post("/webhooks", s.handleAPIWebhookCreate)
@@ -134,6 +148,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 					r.Post("/{id}/reject", s.handleInboxReject)
 					r.Post("/{id}/touch", s.handleInboxTouch)
 					r.Post("/{id}/snooze", s.handleInboxSnooze)
+					r.Post("/{id}/share", s.handleInboxShare)
 					r.With(s.require(auth.PermManageTeamLeads)).Post("/{id}/reassign", s.handleInboxReassign)
 				})
 
@@ -141,6 +156,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.Get("/leads/{id}", s.handleLeadShow)
 				r.Post("/leads/{id}/transitions", s.handleLeadTransition)
 				r.Post("/leads/{id}/activities", s.handleLeadActivity)
+				r.Post("/leads/{id}/share", s.handleLeadShare)
 
 				// The agreement: everyone reads it, RevOps edits it.
 				r.Get("/agreement", s.handleAgreementShow)
@@ -161,7 +177,24 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 				r.Post("/breaches/{id}/acknowledge", s.handleBreachAcknowledge)
 				r.Post("/breaches/{id}/excuse", s.handleBreachExcuse)
 				r.Post("/breaches/{id}/approve", s.handleBreachApprove)
-				r.Get("/content", s.handleSectionNotBuilt("content"))
+
+				// Content: everyone browses; marketing and admins manage the
+				// library; sales asks, marketing answers, in requests.
+				r.Route("/content", func(r chi.Router) {
+					r.Get("/", s.handleContentLibrary)
+					r.Get("/requests", s.handleRequestList)
+					r.Post("/requests", s.handleRequestCreate)
+					r.Get("/requests/{id}", s.handleRequestShow)
+					r.Post("/requests/{id}", s.handleRequestUpdate)
+					r.Get("/{id}", s.handleAssetShow)
+					r.Group(func(r chi.Router) {
+						r.Use(s.require(auth.PermManageContent))
+						r.Get("/new", s.handleAssetNew)
+						r.Post("/", s.handleAssetCreate)
+						r.Post("/{id}", s.handleAssetUpdate)
+						r.Post("/{id}/archive", s.handleAssetArchive)
+					})
+				})
 
 				// A group, not a Route: a mounted /import would take the POST
 				// /import upload above as well.

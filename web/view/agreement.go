@@ -29,7 +29,8 @@ var notifyChoices = []Option{
 	{Value: "role:admin", Label: "admins"}, {Value: "role:marketing", Label: "marketing"},
 }
 
-var breachTabs = []Option{{Value: "open", Label: "Running"}, {Value: "at_risk", Label: "At risk"}, {Value: "breached", Label: "Breached"}}
+var breachTabs = []Option{{Value: "open", Label: "Running"}, {Value: "at_risk", Label: "At risk"}, {Value: "breached", Label: "Breached"},
+	{Value: "resolved", Label: "Met or breached"}}
 
 func tabLabel(tab string) string {
 	switch tab {
