@@ -4,8 +4,9 @@
 -- for a quarter of 100,000 leads). The database keeps the facts true at
 -- write time: triggers on lead_transitions, lead_activities and the lead
 -- attributes the filters use re-judge exactly the leads a statement
--- touched, set-based for a bulk insert, while an accept or a logged touch
--- updates its one fact through its key. A fact is judged with
+-- touched; leads a statement brings whole (a bulk load, an import) are
+-- judged in one window pass over its rows, while an accept or a logged
+-- touch updates its one fact through its key. A fact is judged with
 -- every event stored so far, which is what "judged with every event known
 -- when the figure is asked" asks of a figure read from it.
 BEGIN;
@@ -35,8 +36,13 @@ CREATE TABLE lead_handoffs (
   reached    smallint NOT NULL CHECK (reached BETWEEN 0 AND 4),
   -- The first touch at or after the handoff, before the next one.
   touched_at timestamptz,
-  PRIMARY KEY (tenant_id, lead_id, seq),
-  FOREIGN KEY (tenant_id, lead_id, seq) REFERENCES lead_transitions (tenant_id, lead_id, seq) ON DELETE CASCADE
+  -- No foreign key to lead_transitions: a fact is derived from its
+  -- transition and written only by the triggers below, in the statement
+  -- that stores the transition, so it cannot point at a missing one; and
+  -- lead_transitions_facts_gone deletes it with its transition (which
+  -- goes only with its lead), as ON DELETE CASCADE did. A foreign key
+  -- would check every fact a bulk load writes, row by row, for nothing.
+  PRIMARY KEY (tenant_id, lead_id, seq)
 ) WITH (fillfactor = 90);
 -- The period's handoffs; no judged column is indexed, so re-judging a
 -- handoff is a HOT update (fillfactor leaves the room for it).
@@ -60,8 +66,8 @@ CREATE TABLE lead_outcomes (
   segment          text,
   source           text NOT NULL,
   campaign         text NOT NULL,
-  PRIMARY KEY (tenant_id, lead_id, seq),
-  FOREIGN KEY (tenant_id, lead_id, seq) REFERENCES lead_transitions (tenant_id, lead_id, seq) ON DELETE CASCADE
+  -- No foreign key, as for lead_handoffs.
+  PRIMARY KEY (tenant_id, lead_id, seq)
 );
 CREATE INDEX lead_outcomes_at_idx ON lead_outcomes (tenant_id, at);
 
@@ -184,12 +190,67 @@ BEGIN
       RETURN NULL;
     END IF;
   END IF;
-  FOR r IN SELECT tenant_id, array_agg(DISTINCT lead_id) AS leads,
-                  array_agg(id) FILTER (WHERE to_stage IN ('opportunity', 'won', 'lost', 'rejected')) AS outcomes
-           FROM new_transitions WHERE to_stage <> 'new' GROUP BY tenant_id LOOP
-    PERFORM accord_judge_handoffs(r.tenant_id, r.leads);
-    IF r.outcomes IS NOT NULL THEN
-      PERFORM accord_record_outcomes(r.tenant_id, r.outcomes);
+  -- Several rows: split the leads that move into those whose whole
+  -- history is in this statement (a bulk load or an import creating
+  -- them: all their rows are here, and no other transaction can see
+  -- them yet) and those that had one before.
+  FOR r IN SELECT s.tenant_id, array_agg(s.lead_id) FILTER (WHERE s.fresh) AS fresh,
+                  array_agg(s.lead_id) FILTER (WHERE NOT s.fresh) AS old
+           FROM (SELECT n.tenant_id, n.lead_id,
+                        count(*) = (SELECT count(*) FROM lead_transitions o
+                                    WHERE o.tenant_id = n.tenant_id AND o.lead_id = n.lead_id) AS fresh
+                 FROM new_transitions n GROUP BY n.tenant_id, n.lead_id
+                 HAVING bool_or(n.to_stage <> 'new')) s
+           GROUP BY s.tenant_id LOOP
+    IF r.fresh IS NOT NULL THEN
+      -- The new leads' facts in one window pass over the statement's
+      -- rows, in lead_handoff_judgements' terms: g numbers each row by
+      -- the handoffs at or before it, so a handoff's window (after it,
+      -- before the lead's next handoff) is its group; the lead's first
+      -- handoff and the amounts set so far run along with it. No lock
+      -- and no lookup of the history: there is none beyond these rows.
+      WITH x AS (
+        SELECT n.lead_id, n.seq, n.to_stage, n.at, n.team_id, n.reason,
+               count(*) FILTER (WHERE n.to_stage = 'mql') OVER w AS g,
+               min(n.at) FILTER (WHERE n.to_stage = 'mql') OVER w AS first_handoff_at,
+               array_agg(n.amount_cents) FILTER (WHERE n.amount_cents IS NOT NULL) OVER w AS amounts
+        FROM new_transitions n JOIN unnest(r.fresh) AS f (lead_id) ON f.lead_id = n.lead_id
+        WHERE n.tenant_id = r.tenant_id
+        WINDOW w AS (PARTITION BY n.lead_id ORDER BY n.seq)
+      ), h AS (
+        SELECT x.lead_id, min(x.seq) AS seq, min(x.at) FILTER (WHERE x.to_stage = 'mql') AS at,
+               (array_agg(x.team_id) FILTER (WHERE x.to_stage = 'mql'))[1] AS team_id,
+               lead(min(x.seq)) OVER v AS next_seq,
+               lead(min(x.at) FILTER (WHERE x.to_stage = 'mql')) OVER v AS next_at,
+               (array_agg(x.to_stage ORDER BY x.seq) FILTER (WHERE x.to_stage IN ('accepted', 'rejected')))[1] AS decision,
+               (array_agg(x.at ORDER BY x.seq) FILTER (WHERE x.to_stage IN ('accepted', 'rejected')))[1] AS decided_at,
+               max(CASE x.to_stage WHEN 'accepted' THEN 1 WHEN 'sql' THEN 2 WHEN 'opportunity' THEN 3 WHEN 'won' THEN 4 ELSE 0 END)::smallint AS reached
+        FROM x WHERE x.g > 0
+        GROUP BY x.lead_id, x.g
+        WINDOW v AS (PARTITION BY x.lead_id ORDER BY x.g)
+      ), handoffs AS (
+        INSERT INTO lead_handoffs (tenant_id, lead_id, seq, at, team_id, segment, source, campaign, icp_fit,
+                                   next_seq, next_at, decision, decided_at, reached, touched_at)
+        SELECT r.tenant_id, h.lead_id, h.seq, h.at, h.team_id, l.segment, l.source, l.campaign, l.icp_fit,
+               h.next_seq, h.next_at, h.decision, h.decided_at, h.reached,
+               (SELECT min(a.at) FROM lead_activities a
+                WHERE a.tenant_id = r.tenant_id AND a.lead_id = h.lead_id AND a.kind IN ('call', 'email', 'meeting', 'linkedin')
+                  AND a.at >= h.at AND (h.next_at IS NULL OR a.at < h.next_at))
+        FROM h JOIN leads l ON l.tenant_id = r.tenant_id AND l.id = h.lead_id
+      )
+      INSERT INTO lead_outcomes (tenant_id, lead_id, seq, stage, at, team_id, reason, amount_cents, first_handoff_at,
+                                 segment, source, campaign)
+      SELECT r.tenant_id, x.lead_id, x.seq, x.to_stage, x.at, x.team_id, x.reason,
+             CASE WHEN x.to_stage IN ('opportunity', 'won') THEN x.amounts[cardinality(x.amounts)] END,
+             x.first_handoff_at, l.segment, l.source, l.campaign
+      FROM x JOIN leads l ON l.tenant_id = r.tenant_id AND l.id = x.lead_id
+      WHERE x.to_stage IN ('opportunity', 'won', 'lost', 'rejected');
+    END IF;
+    IF r.old IS NOT NULL THEN
+      PERFORM accord_judge_handoffs(r.tenant_id, r.old);
+      PERFORM accord_record_outcomes(r.tenant_id, array(
+        SELECT n.id FROM new_transitions n JOIN unnest(r.old) AS o (lead_id) ON o.lead_id = n.lead_id
+        WHERE n.tenant_id = r.tenant_id AND n.to_stage IN ('opportunity', 'won', 'lost', 'rejected')));
     END IF;
   END LOOP;
   RETURN NULL;
@@ -222,8 +283,15 @@ BEGIN
       AND (touched_at IS NULL OR one.at < touched_at);
     RETURN NULL;
   END IF;
-  FOR r IN SELECT tenant_id, array_agg(DISTINCT lead_id) AS leads
-           FROM new_activities WHERE kind IN ('call', 'email', 'meeting', 'linkedin') GROUP BY tenant_id LOOP
+  -- A lead without any transition yet has no handoff to judge: it is
+  -- being bulk-loaded in this transaction (every other write stores a
+  -- lead with its arrival), activities first, and its transitions'
+  -- statement will judge it with these touches.
+  FOR r IN SELECT a.tenant_id, array_agg(a.lead_id) AS leads
+           FROM (SELECT DISTINCT tenant_id, lead_id FROM new_activities
+                 WHERE kind IN ('call', 'email', 'meeting', 'linkedin')) a
+           WHERE EXISTS (SELECT FROM lead_transitions o WHERE o.tenant_id = a.tenant_id AND o.lead_id = a.lead_id)
+           GROUP BY a.tenant_id LOOP
     PERFORM accord_judge_handoffs(r.tenant_id, r.leads);
   END LOOP;
   RETURN NULL;
@@ -250,6 +318,31 @@ BEGIN
   RETURN NULL;
 END
 $$;
+
+-- A transition goes only with its lead (the application cannot delete
+-- one): its facts go with it, as a foreign key's cascade would take them,
+-- tenant by tenant under that tenant's policies.
+CREATE FUNCTION accord_transitions_gone() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+  t uuid;
+  caller text := current_setting('accord.tenant_id', true);
+BEGIN
+  FOR t IN SELECT DISTINCT tenant_id FROM old_transitions LOOP
+    PERFORM set_config('accord.tenant_id', t::text, true);
+    DELETE FROM lead_handoffs h USING old_transitions o
+    WHERE o.tenant_id = t AND h.tenant_id = t AND h.lead_id = o.lead_id AND h.seq = o.seq;
+    DELETE FROM lead_outcomes f USING old_transitions o
+    WHERE o.tenant_id = t AND f.tenant_id = t AND f.lead_id = o.lead_id AND f.seq = o.seq;
+  END LOOP;
+  PERFORM set_config('accord.tenant_id', coalesce(caller, ''), true);
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER lead_transitions_facts_gone AFTER DELETE ON lead_transitions
+  REFERENCING OLD TABLE AS old_transitions
+  FOR EACH STATEMENT EXECUTE FUNCTION accord_transitions_gone();
 
 CREATE TRIGGER leads_facts AFTER UPDATE OF segment, source, campaign, icp_fit ON leads
   FOR EACH ROW

@@ -328,9 +328,10 @@ func insertLeadChunk(ctx context.Context, tx pgx.Tx, tid tenant.ID, currency str
 	}
 	st.Copy[bulkLeads.name] = time.Since(began)
 	// Activities go in before transitions: the funnel facts' triggers
-	// (migration 13) then judge each lead's handoffs once, when its
-	// transitions arrive with its touches already there, instead of once
-	// per table.
+	// (migration 13) pass over leads that have no transition yet, and
+	// judge each new lead once, when its transitions arrive with its
+	// touches already there, in one window pass over the statement's rows
+	// (no lookup of a history that does not exist yet).
 	children := []struct {
 		table stagedTable
 		rows  pgx.CopyFromSource

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -228,6 +229,39 @@ func TestStore_FunnelFacts(t *testing.T) {
 	requireFactsTrue(t, st, tid, "import")
 	require.Positive(t, count(t, st, tid, `SELECT count(*) FROM lead_handoffs WHERE source = 'edited_src'`), "imported edits reach the facts")
 
+	// One statement that brings a new lead's whole history (judged in the
+	// trigger's window pass) and moves a lead that has one (re-judged from
+	// its history): each half by its own path, both true. The new lead is
+	// handed off twice, decided, touched in each window and won with an
+	// amount set on the way.
+	fresh, old := newLeadID(t), leads[0].ID
+	commitInTenant(t, st, tid, func(tx pgx.Tx) {
+		_, err := tx.Exec(ctx, `INSERT INTO leads (tenant_id, id, source, campaign, segment, stage, stage_changed_at, currency, created_at, updated_at)
+			VALUES ($1, $2, 'fresh_src', 'fresh', 'smb', 'won', $3, 'EUR', $3, $3)`, tid, fresh, now)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `INSERT INTO lead_activities (tenant_id, lead_id, kind, at, recorded_at, actor_type, actor_name)
+			VALUES ($1, $2, 'call', $3::timestamptz + interval '2 hours', $3, 'system', 't'),
+			       ($1, $2, 'note', $3::timestamptz + interval '1 hour', $3, 'system', 't'),
+			       ($1, $2, 'email', $3::timestamptz + interval '6 hours', $3, 'system', 't')`, tid, fresh, now)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `
+			INSERT INTO lead_transitions (tenant_id, lead_id, seq, from_stage, to_stage, at, recorded_at, actor_type, actor_name, reason, amount_cents, team_id)
+			SELECT $1, v.lead_id, v.seq, NULL, v.to_stage, $3::timestamptz + v.after, $3, 'system', 't', v.reason, v.amount, $5
+			FROM (VALUES ($2::uuid, 1, 'new', interval '0', NULL, NULL::bigint),
+			             ($2, 2, 'mql', interval '1 hour', NULL, NULL),
+			             ($2, 3, 'rejected', interval '3 hours', 'no_budget', NULL),
+			             ($2, 4, 'mql', interval '5 hours', NULL, NULL),
+			             ($2, 5, 'accepted', interval '7 hours', NULL, NULL),
+			             ($2, 6, 'opportunity', interval '8 hours', NULL, 50000),
+			             ($2, 7, 'won', interval '9 hours', NULL, NULL),
+			             ($4, (SELECT max(seq) + 1 FROM lead_transitions WHERE lead_id = $4), 'mql', interval '10 hours', NULL, NULL))
+			  AS v (lead_id, seq, to_stage, after, reason, amount)`, tid, fresh, now, old, f.team.ID)
+		require.NoError(t, err)
+	})
+	requireFactsTrue(t, st, tid, "a statement with a new and a known lead")
+	require.Equal(t, 2, count(t, st, tid, `SELECT count(*) FROM lead_handoffs WHERE lead_id = $1`, fresh))
+	require.Equal(t, 2, count(t, st, tid, `SELECT count(*) FROM lead_outcomes WHERE lead_id = $1 AND amount_cents = 50000`, fresh))
+
 	// The figures come from the facts: a quarter's handoffs are the
 	// reference's handoffs of that quarter.
 	p := metric.NewPeriod(t0.AddDate(0, 0, -60), now, f.a.Location())
@@ -255,10 +289,54 @@ func TestStore_FunnelFacts(t *testing.T) {
 		require.Empty(t, other.BySource)
 	})
 
+	// No foreign key holds the facts to their transitions: the delete
+	// trigger takes them with their lead, as a cascade would, and leaves
+	// every other lead's facts as the history says.
+	t.Run("GoWithTheirLead", func(t *testing.T) {
+		// The owner, as the tenant (the policies hold for it too); the
+		// trigger runs as it.
+		tx, err := f.db.OwnerConn(t).Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		_, err = tx.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, true)`, tid.String())
+		require.NoError(t, err)
+		tag, err := tx.Exec(ctx, `DELETE FROM leads WHERE tenant_id = $1 AND id = ANY ($2)`, tid, []uuid.UUID{fresh, leads[1].ID})
+		require.NoError(t, err)
+		require.EqualValues(t, 2, tag.RowsAffected())
+		require.NoError(t, tx.Commit(ctx))
+		require.Zero(t, count(t, st, tid, `SELECT count(*) FROM lead_handoffs WHERE lead_id = ANY ($1)`, []uuid.UUID{fresh, leads[1].ID}))
+		require.Zero(t, count(t, st, tid, `SELECT count(*) FROM lead_outcomes WHERE lead_id = ANY ($1)`, []uuid.UUID{fresh, leads[1].ID}))
+		requireFactsTrue(t, st, tid, "deleting leads")
+		require.Zero(t, count(t, st, tid, `
+			SELECT count(*) FROM (SELECT tenant_id, lead_id, seq FROM lead_handoffs UNION ALL SELECT tenant_id, lead_id, seq FROM lead_outcomes) f
+			WHERE NOT EXISTS (SELECT FROM lead_transitions x WHERE x.tenant_id = f.tenant_id AND x.lead_id = f.lead_id AND x.seq = f.seq)`),
+			"every fact has its transition")
+	})
+
 	t.Run("AppCannotWrite", func(t *testing.T) {
 		inTenant(t, st, tid, func(tx pgx.Tx) {
 			_, err := tx.Exec(ctx, `UPDATE lead_handoffs SET reached = 4`)
 			require.ErrorContains(t, err, "permission denied")
 		})
 	})
+}
+
+// commitInTenant runs fn in a transaction of tenant tid and commits it.
+func commitInTenant(t *testing.T, st *postgres.Store, tid tenant.ID, fn func(pgx.Tx)) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := st.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, true)`, tid.String())
+	require.NoError(t, err)
+	fn(tx)
+	require.NoError(t, tx.Commit(ctx))
+}
+
+func newLeadID(t *testing.T) uuid.UUID {
+	t.Helper()
+	id, err := uuid.NewV7()
+	require.NoError(t, err)
+	return id
 }
