@@ -327,22 +327,27 @@ func insertLeadChunk(ctx context.Context, tx pgx.Tx, tid tenant.ID, currency str
 		return st, err
 	}
 	st.Copy[bulkLeads.name] = time.Since(began)
+	// Activities go in before transitions: the funnel facts' triggers
+	// (migration 13) pass over leads that have no transition yet, and
+	// judge each new lead once, when its transitions arrive with its
+	// touches already there, in one window pass over the statement's rows
+	// (no lookup of a history that does not exist yet).
 	children := []struct {
 		table stagedTable
 		rows  pgx.CopyFromSource
 		count *int64
 	}{
+		{bulkActivities, newCopyRows(leads, len(bulkActivities.columns), func(l *demo.Lead) []demo.Activity { return l.Activities },
+			func(l *demo.Lead, a *demo.Activity, row []any) {
+				row[0], row[1], row[2], row[3], row[4] = [16]byte(l.ID), string(a.Kind), a.At, a.At, string(a.Actor.Type)
+				row[5], row[6], row[7], row[8] = nullID(a.Actor.ID), a.Actor.Name, a.Note, a.URL
+			}), &st.Activities},
 		{bulkTransitions, newCopyRows(leads, len(bulkTransitions.columns), func(l *demo.Lead) []demo.Transition { return l.Transitions },
 			func(l *demo.Lead, t *demo.Transition, row []any) {
 				row[0], row[1], row[2], row[3], row[4], row[5] = [16]byte(l.ID), int32(t.Seq), nullText(string(t.From)), string(t.To), t.At, t.At
 				row[6], row[7], row[8], row[9], row[10] = string(t.Actor.Type), nullID(t.Actor.ID), t.Actor.Name, nullText(t.Reason), t.Note
 				row[11], row[12], row[13] = nullAmount(t.Amount), nullID(t.OwnerID), nullID(t.TeamID)
 			}), &st.Transitions},
-		{bulkActivities, newCopyRows(leads, len(bulkActivities.columns), func(l *demo.Lead) []demo.Activity { return l.Activities },
-			func(l *demo.Lead, a *demo.Activity, row []any) {
-				row[0], row[1], row[2], row[3], row[4] = [16]byte(l.ID), string(a.Kind), a.At, a.At, string(a.Actor.Type)
-				row[5], row[6], row[7], row[8] = nullID(a.Actor.ID), a.Actor.Name, a.Note, a.URL
-			}), &st.Activities},
 		{bulkAssignments, newCopyRows(leads, len(bulkAssignments.columns), func(l *demo.Lead) []demo.Assignment { return l.Assignments },
 			func(l *demo.Lead, a *demo.Assignment, row []any) {
 				row[0], row[1], row[2], row[3], row[4] = [16]byte(l.ID), a.At, nullID(a.OwnerID), nullID(a.TeamID), nullID(a.PreviousOwnerID)

@@ -56,7 +56,7 @@ func (s *Store) FindDashboard(ctx context.Context, tid tenant.ID, p metric.Perio
 	var d Dashboard
 	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
 		var err error
-		if d.Figures, err = findMetrics(ctx, tx, tid, p, f); err != nil {
+		if d.Figures, d.Speed, err = findMetrics(ctx, tx, tid, p, f); err != nil {
 			return err
 		}
 		if d.Scorecard, err = findScorecard(ctx, tx, tid, p, now); err != nil {
@@ -110,23 +110,6 @@ func (s *Store) FindDashboard(ctx context.Context, tid tenant.ID, p metric.Perio
 			WHERE x.tenant_id = $1 AND x.status IN ('running', 'at_risk')
 			  AND $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND `+leadFilter, args...).Scan(&d.Running, &d.AtRisk); err != nil {
 			return fmt.Errorf("open timers: %w", err)
-		}
-		d.Speed = make([]int64, len(SpeedBuckets)+2)
-		rows, err := tx.Query(ctx, `
-			SELECT CASE WHEN touched_at IS NULL THEN $1::int + 1
-			            ELSE (SELECT count(*) FROM unnest($2::int[]) b WHERE extract(epoch FROM touched_at - at) / 60 > b) END,
-			       count(*)
-			FROM cohort_current GROUP BY 1`, len(SpeedBuckets), SpeedBuckets)
-		if err != nil {
-			return fmt.Errorf("speed to lead: %w", err)
-		}
-		var bucket int
-		var n int64
-		if _, err := pgx.ForEachRow(rows, []any{&bucket, &n}, func() error {
-			d.Speed[bucket] = n
-			return nil
-		}); err != nil {
-			return fmt.Errorf("scan speed to lead: %w", err)
 		}
 		return nil
 	})

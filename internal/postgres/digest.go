@@ -394,7 +394,7 @@ func (s *Store) composeDigest(ctx context.Context, tx pgx.Tx, t tenant.Tenant, k
 	base := strings.TrimRight(opts.BaseURL, "/")
 	d := Digest{Kind: kind, Tenant: t, Period: p, BaseURL: base, DashboardURL: base + "/?" + p.Query().Encode()}
 	var err error
-	if d.Figures, err = findMetrics(ctx, tx, t.ID, p, metric.Filter{}); err != nil {
+	if d.Figures, _, err = findMetrics(ctx, tx, t.ID, p, metric.Filter{}); err != nil {
 		return nil, err
 	}
 	switch kind {

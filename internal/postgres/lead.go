@@ -406,7 +406,7 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 		where = append(where, "l.team_id = "+arg(*f.TeamID))
 	}
 	if h := f.Handoff; h != nil {
-		// The cohort rules of the figures (cohortQuery), for one lead.
+		// The cohort rules of the figures (lead_handoff_judgements, migration 13), for one lead.
 		conds := []string{"h.tenant_id = l.tenant_id", "h.lead_id = l.id", "h.to_stage = 'mql'", "h.at >= " + arg(h.From), "h.at < " + arg(h.To)}
 		if f.TeamID != nil {
 			conds = append(conds, "h.team_id = "+arg(*f.TeamID))

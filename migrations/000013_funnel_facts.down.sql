@@ -1,0 +1,16 @@
+BEGIN;
+DROP TRIGGER IF EXISTS leads_facts ON leads;
+DROP TRIGGER IF EXISTS lead_activities_facts ON lead_activities;
+DROP TRIGGER IF EXISTS lead_transitions_facts ON lead_transitions;
+DROP TRIGGER IF EXISTS lead_transitions_facts_gone ON lead_transitions;
+DROP FUNCTION IF EXISTS accord_lead_facts();
+DROP FUNCTION IF EXISTS accord_activities_facts();
+DROP FUNCTION IF EXISTS accord_transitions_facts();
+DROP FUNCTION IF EXISTS accord_transitions_gone();
+DROP FUNCTION IF EXISTS accord_record_outcomes(uuid, bigint[]);
+DROP FUNCTION IF EXISTS accord_judge_handoffs(uuid, uuid[]);
+DROP VIEW IF EXISTS lead_handoff_judgements;
+DROP TABLE IF EXISTS lead_outcomes;
+DROP TABLE IF EXISTS lead_handoffs;
+DROP INDEX IF EXISTS leads_open_pipeline_idx;
+COMMIT;
