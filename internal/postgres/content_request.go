@@ -24,12 +24,13 @@ const requestFrom = ` FROM content_requests r
 	LEFT JOIN leads l ON l.tenant_id = r.tenant_id AND l.id = r.lead_id
 	LEFT JOIN content_assets a ON a.tenant_id = r.tenant_id AND a.id = r.asset_id`
 
-func scanRequest(r pgx.Row) (content.Request, error) {
+// scanRequest reads requestColumns, then any extra columns into extra.
+func scanRequest(r pgx.Row, extra ...any) (content.Request, error) {
 	var q content.Request
 	var status string
 	var requester *uuid.UUID
-	err := r.Scan(&q.ID, &q.Title, &q.Objection, &q.Segment, &q.LeadID, &q.LeadName, &requester, &q.RequesterName,
-		&status, &q.AssetID, &q.AssetTitle, &q.CreatedAt, &q.UpdatedAt, &q.ClosedAt)
+	err := r.Scan(append([]any{&q.ID, &q.Title, &q.Objection, &q.Segment, &q.LeadID, &q.LeadName, &requester, &q.RequesterName,
+		&status, &q.AssetID, &q.AssetTitle, &q.CreatedAt, &q.UpdatedAt, &q.ClosedAt}, extra...)...)
 	q.Status = content.RequestStatus(status)
 	if requester != nil {
 		q.RequesterID = *requester
@@ -172,17 +173,10 @@ func (s *Store) FindRequests(ctx context.Context, tid tenant.ID, f RequestFilter
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var req content.Request
-			var status string
-			var requester *uuid.UUID
 			var k time.Time
-			if err := rows.Scan(&req.ID, &req.Title, &req.Objection, &req.Segment, &req.LeadID, &req.LeadName, &requester,
-				&req.RequesterName, &status, &req.AssetID, &req.AssetTitle, &req.CreatedAt, &req.UpdatedAt, &req.ClosedAt, &k); err != nil {
+			req, err := scanRequest(rows, &k)
+			if err != nil {
 				return fmt.Errorf("scan content request: %w", err)
-			}
-			req.Status = content.RequestStatus(status)
-			if requester != nil {
-				req.RequesterID = *requester
 			}
 			page.Requests = append(page.Requests, req)
 			keys = append(keys, k)

@@ -96,7 +96,7 @@ func periodOptions() []view.Option {
 	return out
 }
 
-func assetRowView(a content.Asset, loc *time.Location) view.AssetRowView {
+func assetRowView(a content.Asset) view.AssetRowView {
 	return view.AssetRowView{ID: a.ID.String(), Title: a.Title, Kind: a.Kind.Label(), Stage: a.Stage.Label(), Segment: derefStr(a.Segment),
 		Owner: a.OwnerName, URL: a.URL, Tags: a.Tags, Archived: a.Archived}
 }
@@ -148,7 +148,7 @@ func (s *Server) handleContentLibrary(w http.ResponseWriter, r *http.Request) {
 		v.MedianFulfil = hoursText(*reqs.MedianFulfilHours)
 	}
 	for _, a := range page.Assets {
-		row := assetRowView(a.Asset, p.Location())
+		row := assetRowView(a.Asset)
 		row.Uses, row.Leads = a.Uses, a.Leads
 		v.Assets = append(v.Assets, row)
 	}
@@ -246,7 +246,7 @@ func (s *Server) assetView(r *http.Request, p auth.Principal, id uuid.UUID) (vie
 		return view.AssetView{}, err
 	}
 	loc := p.Location()
-	v := view.AssetView{Asset: assetRowView(d.Asset, loc), Created: d.Asset.CreatedAt.In(loc).Format("2 Jan 2006"), Opens: d.Figures.Opens,
+	v := view.AssetView{Asset: assetRowView(d.Asset), Created: d.Asset.CreatedAt.In(loc).Format("2 Jan 2006"), Opens: d.Figures.Opens,
 		CanManage: p.Can(auth.PermManageContent)}
 	if d.Asset.ArchivedAt != nil {
 		v.Created = d.Asset.ArchivedAt.In(loc).Format("2 Jan 2006")
