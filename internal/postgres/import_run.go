@@ -50,9 +50,12 @@ type RunImportOptions struct {
 	Parallel int
 }
 
-// DefaultImportParallel stores two batches at once: the database work of a
-// batch is single-threaded, and Accord's reference machine has two cores.
-const DefaultImportParallel = 2
+// DefaultImportParallel stores one batch at a time. Two at once used both
+// cores (+17 % rows/s), but with the funnel facts' triggers two batches of
+// handed-off leads can still block each other and fail a batch (seen in
+// TestStore_FunnelFacts with random seeds), so side-by-side batches stay
+// off until that is understood; Parallel turns them on.
+const DefaultImportParallel = 1
 
 // RunImport works through a running import until it is done. The file is
 // read from the database chunk by chunk and checked row by row
