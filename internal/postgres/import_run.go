@@ -30,6 +30,11 @@ var ErrImportBusy = errors.New("the import is being run by another worker")
 // left it: another run got in between. The job retries and resumes.
 var errImportMoved = errors.New("the import's progress moved under this run")
 
+// errImportBehind reports that the batch before this one had not committed
+// when this one took its turn: it rolled back (to try again after a
+// deadlock or a key taken meanwhile) and released its turn for a moment.
+var errImportBehind = errors.New("the batch before has not committed yet")
+
 // qualificationActor hands off leads that meet the qualification rule.
 var qualificationActor = auth.Actor{Type: auth.ActorSystem, Name: "Qualification rule"}
 
@@ -50,12 +55,11 @@ type RunImportOptions struct {
 	Parallel int
 }
 
-// DefaultImportParallel stores one batch at a time. Two at once used both
-// cores (+17 % rows/s), but with the funnel facts' triggers two batches of
-// handed-off leads can still block each other and fail a batch (seen in
-// TestStore_FunnelFacts with random seeds), so side-by-side batches stay
-// off until that is understood; Parallel turns them on.
-const DefaultImportParallel = 1
+// DefaultImportParallel stores two batches at once, which uses both cores
+// of a small server: PostgreSQL's work for a batch (indexes, triggers) is
+// single-threaded. Batches that hand leads off take their turn before they
+// lock a team (see applyImportBatch), so they do not deadlock.
+const DefaultImportParallel = 2
 
 // RunImport works through a running import until it is done. The file is
 // read from the database chunk by chunk and checked row by row
@@ -151,7 +155,7 @@ func (s *Store) RunImport(ctx context.Context, tid tenant.ID, id uuid.UUID, opts
 		start := im.RowsDone
 		for b := range batches {
 			turn := &batchTurn{key: importBatchKey(id, start), started: make(chan struct{}),
-				accepted: make(chan struct{}), result: make(chan importResult, 1)}
+				accepted: make(chan struct{}), result: make(chan importResult, 1), done: make(chan struct{})}
 			select {
 			case results <- turn:
 			case <-runCtx.Done():
@@ -159,6 +163,8 @@ func (s *Store) RunImport(ctx context.Context, tid tenant.ID, id uuid.UUID, opts
 			}
 			go func(b importBatch, start int, turn, prev *batchTurn) {
 				next, err := s.applyImportBatchRetrying(runCtx, tid, im.ID, start, b, ref, turn, prev)
+				turn.err = err
+				close(turn.done)
 				turn.result <- importResult{im: next, err: err}
 			}(b, start, turn, prev)
 			start += len(b.rows)
@@ -311,6 +317,11 @@ type batchTurn struct {
 	// a run that AfterBatch stops has stored exactly the batches it saw.
 	accepted chan struct{}
 	result   chan importResult
+	// done is closed when the batch has stopped trying, err then being
+	// its last error (nil once committed): a batch that found it behind
+	// waits for this, holding no locks, before it tries again.
+	done chan struct{}
+	err  error
 }
 
 // importBatchKey is the advisory lock key of the batch of import id that
@@ -323,8 +334,25 @@ func importBatchKey(id uuid.UUID, start int) int64 {
 // a concurrent write took one of its keys first or a deadlock chose it.
 func (s *Store) applyImportBatchRetrying(ctx context.Context, tid tenant.ID, id uuid.UUID, start int, b importBatch, ref leadRefs, turn, prev *batchTurn) (Import, error) {
 	defer turn.once.Do(func() { close(turn.started) }) // never leave the next batch waiting
+	waited := false
 	for attempt := 1; ; attempt++ {
 		next, err := s.applyImportBatch(ctx, tid, id, start, b, ref, turn, prev)
+		if errors.Is(err, errImportBehind) && prev != nil && !waited {
+			// The batch before is trying again. This one has rolled back and
+			// holds nothing the other needs, so it may wait outside the
+			// database for the other's outcome, and then take its turn again
+			// (without using up an attempt).
+			select {
+			case <-prev.done:
+			case <-ctx.Done():
+				return next, ctx.Err()
+			}
+			if prev.err != nil {
+				return next, err
+			}
+			waited, attempt = true, attempt-1
+			continue
+		}
 		if err == nil || attempt == 3 || !errors.Is(err, ErrConflict) {
 			return next, err
 		}
@@ -421,18 +449,17 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUI
 		if _, err := tx.Exec(ctx, importBatchSettings); err != nil {
 			return fmt.Errorf("set up import batch: %w", err)
 		}
-		plan, err := s.planImportBatch(ctx, tx, tid, im, b, ref)
-		if err != nil {
-			return err
-		}
-		if err := writeImportPlan(ctx, tx, tid, im, b, plan, ref.tenant.Currency); err != nil {
-			return err
-		}
-		// Routing and timers write rows every batch shares (a team's
-		// round-robin position, its queue): they wait for the batch before
-		// to end, or each batch would hold what the other needs next (a
-		// deadlock), and round-robin would not follow the file's order.
-		if prev != nil {
+		// Routing and timers use rows every batch shares (a team's
+		// round-robin position, its queue): a batch locks them only after
+		// the batch before has ended, or each would hold what the other
+		// needs next (a deadlock), and round-robin would not follow the
+		// file's order. A batch that routes nothing runs beside the one
+		// before until its commit.
+		waited := prev == nil
+		waitTurn := func() error {
+			if waited {
+				return nil
+			}
 			select {
 			case <-prev.started:
 			case <-ctx.Done():
@@ -441,6 +468,18 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUI
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, prev.key); err != nil {
 				return fmt.Errorf("wait for the batch before: %w", mapErr(err))
 			}
+			waited = true
+			return nil
+		}
+		plan, err := s.planImportBatch(ctx, tx, tid, im, b, ref, waitTurn)
+		if err != nil {
+			return err
+		}
+		if err := writeImportPlan(ctx, tx, tid, im, b, plan, ref.tenant.Currency); err != nil {
+			return err
+		}
+		if err := waitTurn(); err != nil {
+			return err
 		}
 		if err := plan.router.finish(ctx, tx, tid, im, b); err != nil {
 			return err
@@ -458,6 +497,9 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUI
 		// it failed and this batch must not commit.
 		if im, err = findImport(ctx, tx, tid, id, true); err != nil {
 			return err
+		}
+		if im.Status == lead.ImportRunning && im.RowsDone < start {
+			return errImportBehind
 		}
 		if im.Status != lead.ImportRunning || im.RowsDone != start {
 			return errImportMoved
@@ -508,8 +550,8 @@ func (s *Store) applyImportBatch(ctx context.Context, tid tenant.ID, id uuid.UUI
 // planImportBatch decides each row: skip it (and why), update the stored
 // lead it matches (external id first, else email, like POST /leads) or
 // create a lead, routed when it arrives handed off.
-func (s *Store) planImportBatch(ctx context.Context, tx pgx.Tx, tid tenant.ID, im Import, b importBatch, ref leadRefs) (*importPlan, error) {
-	plan := &importPlan{router: &importRouter{}}
+func (s *Store) planImportBatch(ctx context.Context, tx pgx.Tx, tid tenant.ID, im Import, b importBatch, ref leadRefs, waitTurn func() error) (*importPlan, error) {
+	plan := &importPlan{router: &importRouter{waitTurn: waitTurn}}
 	skip := func(line int, msg string) {
 		plan.errLines = append(plan.errLines, int32(line))
 		plan.errMsgs = append(plan.errMsgs, msg)
@@ -771,12 +813,15 @@ func writeImportPlan(ctx context.Context, tx pgx.Tx, tid tenant.ID, im Import, b
 // and a lead no rep can take waits in the team's queue; the manager (or,
 // without one, the admins) hears of those once per batch.
 type importRouter struct {
-	used    bool
-	loaded  bool
-	routing lead.Routing
-	teams   map[uuid.UUID]*routedTeam
-	queued  map[string]*queuedGroup
-	order   []string
+	// waitTurn waits for the batch before to end; called before the first
+	// team is locked.
+	waitTurn func() error
+	used     bool
+	loaded   bool
+	routing  lead.Routing
+	teams    map[uuid.UUID]*routedTeam
+	queued   map[string]*queuedGroup
+	order    []string
 }
 
 type routedTeam struct {
@@ -809,6 +854,9 @@ func (rt *importRouter) route(ctx context.Context, tx pgx.Tx, tid tenant.ID, l l
 	}
 	t := rt.teams[*team]
 	if t == nil {
+		if err := rt.waitTurn(); err != nil {
+			return assignment{}, err
+		}
 		t = &routedTeam{}
 		if err := tx.QueryRow(ctx, `SELECT rr_last_user_id, manager_id, name FROM teams WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tid, *team).Scan(&t.last, &t.manager, &t.name); err != nil {

@@ -537,3 +537,62 @@ func TestStore_ImportTimers(t *testing.T) {
 	require.Equal(t, 1, count(t, st, tid, `SELECT count(*) FROM sla_timers WHERE lead_id = $1 AND due_at = $2`,
 		handed.ID, time.Date(2026, 10, 6, 12, 0, 0, 0, time.UTC)))
 }
+
+// TestStore_ImportSideBySide stores an import two batches at a time where
+// every batch hands leads off (so every batch routes through the same team)
+// and updates stored leads that the batch before also updates (found there
+// by external id, here by email). Before batches waited for their turn
+// before locking a team, the two batches deadlocked on the team's row, the
+// batch before was chosen, and the next one, finding the progress behind,
+// failed the import. Round-robin must follow the file's order exactly, and
+// the later row of a lead must win, as with one batch at a time.
+func TestStore_ImportSideBySide(t *testing.T) {
+	t.Parallel()
+	ib := setupImport(t)
+	ctx := context.Background()
+	st, tid := ib.store, ib.a.ID
+	api := auth.Principal{Type: auth.ActorToken, ID: uuid.New(), Name: "CRM sync", Scope: auth.ScopeIngest, Tenant: ib.a.Tenant}
+	for i := range 8 {
+		_, err := st.UpsertLead(ctx, tid, api, lead.Input{ExternalID: str(fmt.Sprintf("old-%d", i)),
+			Email: str(fmt.Sprintf("old%d@example.com", i)), FirstName: str("Stored")}, t0)
+		require.NoError(t, err)
+	}
+	reps := []uuid.UUID{ib.firstRep, ib.second}
+	handed := 0
+	for run := range 4 {
+		var csv strings.Builder
+		csv.WriteString("external_id,email,first_name,stage\r\n")
+		for i := range 40 {
+			fmt.Fprintf(&csv, "run%d-%d,run%d-%d@example.com,New,mql\r\n", run, i, run, i)
+			if i%5 == 4 {
+				// Each batch of 5 updates a stored lead by external id, and the
+				// next batch updates the same lead again by its email.
+				k := (i / 5) % 8
+				if (i/5)%2 == 0 {
+					fmt.Fprintf(&csv, "old-%d,,First %d,\r\n", k, run)
+				} else {
+					fmt.Fprintf(&csv, ",old%d@example.com,Second %d,\r\n", (i/5-1)%8, run)
+				}
+			}
+		}
+		id := uploadImport(t, st, ib.a, lead.PresetAccord, fmt.Sprintf("run%d.csv", run), csv.String(), true)
+		im, err := st.RunImport(ctx, tid, id, postgres.RunImportOptions{Now: func() time.Time { return t0 }, BatchSize: 5, Parallel: 2})
+		require.NoError(t, err, "run %d", run)
+		require.Equal(t, lead.ImportDone, im.Status, im.Failure)
+		require.Equal(t, 40, im.Created, "run %d", run)
+		require.Equal(t, 8, im.Updated, "run %d", run)
+		require.Zero(t, im.Skipped, "run %d", run)
+		for i := range 40 {
+			l := importedLead(t, st, tid, fmt.Sprintf("run%d-%d", run, i))
+			require.NotNil(t, l.OwnerID, "run %d row %d", run, i)
+			require.Equal(t, reps[handed%2], *l.OwnerID, "round-robin in file order: run %d row %d", run, i)
+			handed++
+		}
+		for k := range 4 {
+			// Lead old-(2k) is updated by external id, then by email: the
+			// email's row is later in the file and wins.
+			l := importedLead(t, st, tid, fmt.Sprintf("old-%d", 2*k))
+			require.Equal(t, fmt.Sprintf("Second %d", run), l.FirstName, "old-%d after run %d", 2*k, run)
+		}
+	}
+}
