@@ -25,6 +25,12 @@ import (
 // way DESIGN.md §5 words it, written independently of the migration's
 // view: the facts in lead_handoffs must be exactly these rows.
 const referenceHandoffs = `
+	SELECT (lead_id, seq, at, team_id, segment, source, campaign, icp_fit, next_seq, next_at,
+	        decision, decided_at, reached, touched_at)::text
+	FROM (` + referenceJudged + `) j ORDER BY lead_id, seq`
+
+// referenceJudged is every handoff with its judgement, one column each.
+const referenceJudged = `
 	WITH h AS (
 	  SELECT x.lead_id, x.seq, x.at, x.team_id,
 	         (SELECT min(n.seq) FROM lead_transitions n WHERE n.lead_id = x.lead_id AND n.to_stage = 'mql' AND n.seq > x.seq) AS next_seq
@@ -36,17 +42,16 @@ const referenceHandoffs = `
 	            AND e.to_stage IN ('accepted', 'rejected')) AS decided_seq
 	  FROM h
 	)
-	SELECT (w.lead_id, w.seq, w.at, w.team_id, l.segment, l.source, l.campaign, l.icp_fit, w.next_seq, w.next_at,
-	        d.to_stage, d.at,
-	        (SELECT coalesce(max(array_position(ARRAY['accepted', 'sql', 'opportunity', 'won'], r.to_stage)), 0)
-	         FROM lead_transitions r WHERE r.lead_id = w.lead_id AND r.seq > w.seq AND r.seq < coalesce(w.next_seq, 2147483647)),
-	        (SELECT min(a.at) FROM lead_activities a
-	         WHERE a.lead_id = w.lead_id AND a.kind IN ('call', 'email', 'meeting', 'linkedin')
-	           AND a.at >= w.at AND a.at < coalesce(w.next_at, 'infinity')))::text
+	SELECT w.lead_id, w.seq, w.at, w.team_id, l.segment, l.source, l.campaign, l.icp_fit, w.next_seq, w.next_at,
+	       d.to_stage AS decision, d.at AS decided_at,
+	       (SELECT coalesce(max(array_position(ARRAY['accepted', 'sql', 'opportunity', 'won'], r.to_stage)), 0)
+	        FROM lead_transitions r WHERE r.lead_id = w.lead_id AND r.seq > w.seq AND r.seq < coalesce(w.next_seq, 2147483647)) AS reached,
+	       (SELECT min(a.at) FROM lead_activities a
+	        WHERE a.lead_id = w.lead_id AND a.kind IN ('call', 'email', 'meeting', 'linkedin')
+	          AND a.at >= w.at AND a.at < coalesce(w.next_at, 'infinity')) AS touched_at
 	FROM w
 	JOIN leads l ON l.id = w.lead_id
-	LEFT JOIN lead_transitions d ON d.lead_id = w.lead_id AND d.seq = w.decided_seq
-	ORDER BY w.lead_id, w.seq`
+	LEFT JOIN lead_transitions d ON d.lead_id = w.lead_id AND d.seq = w.decided_seq`
 
 // storedHandoffs lists lead_handoffs in referenceHandoffs' form.
 const storedHandoffs = `
@@ -211,6 +216,8 @@ func TestStore_FunnelFacts(t *testing.T) {
 		}
 	}
 	requireFactsTrue(t, st, tid, "random writes")
+	requireCohortsTrue(t, st, tid, f.team.ID, t0.AddDate(0, 0, -20), t0.AddDate(0, 0, -5))
+
 
 	// An import: new leads handed off on arrival (one with the won stage),
 	// and existing leads edited in one set-based UPDATE.
@@ -339,4 +346,71 @@ func newLeadID(t *testing.T) uuid.UUID {
 	id, err := uuid.NewV7()
 	require.NoError(t, err)
 	return id
+}
+
+// requireCohortsTrue checks that the lead list's handoff filter (the
+// drill-down behind every cohort figure) lists exactly the leads the
+// reference judges to have a handoff in [from, to) with each decision,
+// stage reached and touch, with and without the team.
+func requireCohortsTrue(t *testing.T, st *postgres.Store, tid tenant.ID, team uuid.UUID, from, to time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	type judged struct {
+		lead     string
+		team     *uuid.UUID
+		decision *string
+		reached  int
+		touched  bool
+	}
+	var all []judged
+	inTenant(t, st, tid, func(tx pgx.Tx) {
+		rows, err := tx.Query(ctx, `SELECT lead_id::text, team_id, decision, reached, touched_at IS NOT NULL
+			FROM (`+referenceJudged+`) j WHERE at >= $1 AND at < $2`, from, to)
+		require.NoError(t, err)
+		var j judged
+		_, err = pgx.ForEachRow(rows, []any{&j.lead, &j.team, &j.decision, &j.reached, &j.touched}, func() error {
+			all = append(all, j)
+			return nil
+		})
+		require.NoError(t, err)
+	})
+	nonEmpty := 0
+	for _, decision := range []string{"", "accepted", "rejected", "undecided"} {
+		for _, reached := range []lead.Stage{"", lead.StageAccepted, lead.StageOpportunity, lead.StageWon} {
+			for _, touched := range []*bool{nil, boolPtr(true), boolPtr(false)} {
+				for _, teamID := range []*uuid.UUID{nil, &team} {
+					want := []string{}
+					for _, j := range all {
+						switch {
+						case decision == "undecided" && j.decision != nil,
+							decision != "" && decision != "undecided" && (j.decision == nil || *j.decision != decision),
+							j.reached < reached.Rank(),
+							touched != nil && j.touched != *touched,
+							teamID != nil && (j.team == nil || *j.team != *teamID):
+							continue
+						}
+						if !slices.Contains(want, j.lead) {
+							want = append(want, j.lead)
+						}
+					}
+					slices.Sort(want)
+					page, err := st.FindLeads(ctx, tid, lead.Filter{Limit: 1000, TeamID: teamID,
+						Handoff: &lead.HandoffFilter{From: from, To: to, Decision: decision, Reached: reached, Touched: touched}})
+					require.NoError(t, err)
+					got := make([]string, 0, len(page.Leads))
+					for _, l := range page.Leads {
+						got = append(got, l.ID.String())
+					}
+					slices.Sort(got)
+					what := fmt.Sprintf("cohort decision %q reached %q touched %v team %v", decision, reached, touched, teamID != nil)
+					require.Equal(t, want, got, what)
+					require.Empty(t, page.NextCursor, what)
+					if len(want) > 0 {
+						nonEmpty++
+					}
+				}
+			}
+		}
+	}
+	require.Greater(t, nonEmpty, 40, "most cohorts have leads")
 }

@@ -406,36 +406,32 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 		where = append(where, "l.team_id = "+arg(*f.TeamID))
 	}
 	if h := f.Handoff; h != nil {
-		// The cohort rules of the figures (lead_handoff_judgements, migration 13), for one lead.
-		conds := []string{"h.tenant_id = l.tenant_id", "h.lead_id = l.id", "h.to_stage = 'mql'", "h.at >= " + arg(h.From), "h.at < " + arg(h.To)}
+		// The period's handoffs as the figures judge them: the funnel facts
+		// (lead_handoffs, kept true at every write by migration 13's
+		// triggers), so a drill-down lists exactly the leads a figure
+		// counts, and finds them by the handoff's time instead of judging
+		// every lead's history.
+		conds := []string{"h.tenant_id = $1", "h.at >= " + arg(h.From), "h.at < " + arg(h.To)}
 		if f.TeamID != nil {
 			conds = append(conds, "h.team_id = "+arg(*f.TeamID))
 		}
-		after := "x.tenant_id = h.tenant_id AND x.lead_id = h.lead_id AND x.seq > h.seq AND (nx.seq IS NULL OR x.seq < nx.seq)"
-		decision := "(SELECT x.to_stage FROM lead_transitions x WHERE " + after + " AND x.to_stage IN ('accepted', 'rejected') ORDER BY x.seq LIMIT 1)"
 		switch h.Decision {
 		case "accepted", "rejected":
-			conds = append(conds, decision+" = "+arg(h.Decision))
+			conds = append(conds, "h.decision = "+arg(h.Decision))
 		case "undecided":
-			conds = append(conds, decision+" IS NULL")
+			conds = append(conds, "h.decision IS NULL")
 		}
 		if h.Reached != "" {
-			conds = append(conds, "(SELECT coalesce(max(CASE x.to_stage WHEN 'accepted' THEN 1 WHEN 'sql' THEN 2 WHEN 'opportunity' THEN 3 WHEN 'won' THEN 4 ELSE 0 END), 0)"+
-				" FROM lead_transitions x WHERE "+after+") >= "+arg(h.Reached.Rank()))
+			conds = append(conds, "h.reached >= "+arg(h.Reached.Rank()))
 		}
 		if h.Touched != nil {
-			touched := "EXISTS (SELECT FROM lead_activities a WHERE a.tenant_id = h.tenant_id AND a.lead_id = h.lead_id" +
-				" AND a.kind IN ('call', 'email', 'meeting', 'linkedin') AND a.at >= h.at AND (nx.at IS NULL OR a.at < nx.at))"
-			if !*h.Touched {
-				touched = "NOT " + touched
+			if *h.Touched {
+				conds = append(conds, "h.touched_at IS NOT NULL")
+			} else {
+				conds = append(conds, "h.touched_at IS NULL")
 			}
-			conds = append(conds, touched)
 		}
-		where = append(where, `EXISTS (SELECT FROM lead_transitions h
-			LEFT JOIN LATERAL (SELECT n.seq, n.at FROM lead_transitions n
-			                   WHERE n.tenant_id = h.tenant_id AND n.lead_id = h.lead_id AND n.to_stage = 'mql' AND n.seq > h.seq
-			                   ORDER BY n.seq LIMIT 1) nx ON true
-			WHERE `+strings.Join(conds, " AND ")+`)`)
+		where = append(where, "l.id IN (SELECT h.lead_id FROM lead_handoffs h WHERE "+strings.Join(conds, " AND ")+")")
 	}
 	// metric.None, the figures' name for "without one", selects the leads
 	// without a segment, source or campaign, so a figure's row drills down.
