@@ -218,7 +218,6 @@ func TestStore_FunnelFacts(t *testing.T) {
 	requireFactsTrue(t, st, tid, "random writes")
 	requireCohortsTrue(t, st, tid, f.team.ID, t0.AddDate(0, 0, -20), t0.AddDate(0, 0, -5))
 
-
 	// An import: new leads handed off on arrival (one with the won stage),
 	// and existing leads edited in one set-based UPDATE.
 	var csv strings.Builder
