@@ -81,13 +81,14 @@ type pipeTx struct {
 	// lastWrite: the method's next batch is its last statement, so the
 	// batch may carry the COMMIT.
 	lastWrite bool
-	// ended: committed or rolled back (by a COMMIT sent in a batch too).
-	ended      bool
-	savepoints int
+	// ended: committed or rolled back; committed: by a COMMIT, maybe
+	// one a batch carried.
+	ended, committed bool
+	savepoints       int
 }
 
 // commitWith queues COMMIT behind batch b if tx allows it (its method said
-// b is its last statement) and reports whether it did; ended must be
+// b is its last statement) and reports whether it did; batchEnded must be
 // called once b's results are read.
 func commitWith(tx pgx.Tx, b *pgx.Batch) bool {
 	pt, ok := tx.(*pipeTx)
@@ -104,6 +105,7 @@ func commitWith(tx pgx.Tx, b *pgx.Batch) bool {
 func batchEnded(tx pgx.Tx) {
 	if pt, ok := tx.(*pipeTx); ok {
 		pt.ended = pt.conn.PgConn().TxStatus() == 'I'
+		pt.committed = pt.ended
 	}
 }
 
@@ -117,7 +119,7 @@ func reopen(ctx context.Context, tx pgx.Tx) error {
 	if _, err := pt.conn.Exec(ctx, scopedBegin(pt.tenant, "")); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	pt.ended, pt.lastWrite = false, false
+	pt.ended, pt.committed, pt.lastWrite = false, false, false
 	return nil
 }
 
@@ -136,8 +138,11 @@ func (t *pipeTx) Begin(ctx context.Context) (pgx.Tx, error) {
 
 // Commit commits the transaction, unless a batch already did.
 func (t *pipeTx) Commit(ctx context.Context) error {
-	if t.ended {
+	if t.committed {
 		return nil
+	}
+	if t.ended {
+		return pgx.ErrTxClosed
 	}
 	t.ended = true
 	tag, err := t.conn.Exec(ctx, "commit")
@@ -150,6 +155,7 @@ func (t *pipeTx) Commit(ctx context.Context) error {
 	if tag.String() == "ROLLBACK" {
 		return pgx.ErrTxCommitRollback
 	}
+	t.committed = true
 	return nil
 }
 
@@ -166,13 +172,22 @@ func (t *pipeTx) Rollback(ctx context.Context) error {
 	return nil
 }
 
+// A statement after the transaction ended (a batch carried its COMMIT)
+// fails rather than run outside it.
+
 // CopyFrom runs COPY FROM in the transaction.
 func (t *pipeTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if t.ended {
+		return 0, pgx.ErrTxClosed
+	}
 	return t.conn.CopyFrom(ctx, table, columns, src)
 }
 
 // SendBatch sends b in the transaction.
 func (t *pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if t.ended {
+		return closedBatch{}
+	}
 	return t.conn.SendBatch(ctx, b)
 }
 
@@ -181,23 +196,48 @@ func (t *pipeTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
 
 // Prepare prepares a statement on the transaction's connection.
 func (t *pipeTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	if t.ended {
+		return nil, pgx.ErrTxClosed
+	}
 	return t.conn.Prepare(ctx, name, sql)
 }
 
 // Exec runs sql in the transaction.
 func (t *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if t.ended {
+		return pgconn.CommandTag{}, pgx.ErrTxClosed
+	}
 	return t.conn.Exec(ctx, sql, args...)
 }
 
 // Query runs sql in the transaction.
 func (t *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if t.ended {
+		return nil, pgx.ErrTxClosed
+	}
 	return t.conn.Query(ctx, sql, args...)
 }
 
 // QueryRow runs sql in the transaction.
 func (t *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if t.ended {
+		return closedRow{}
+	}
 	return t.conn.QueryRow(ctx, sql, args...)
 }
+
+// closedRow and closedBatch answer statements sent after the end.
+type closedRow struct{}
+
+func (closedRow) Scan(...any) error { return pgx.ErrTxClosed }
+
+type closedBatch struct{}
+
+func (closedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, pgx.ErrTxClosed }
+func (closedBatch) Query() (pgx.Rows, error)         { return nil, pgx.ErrTxClosed }
+func (closedBatch) QueryRow() pgx.Row                { return closedRow{} }
+func (closedBatch) Close() error                     { return pgx.ErrTxClosed }
+func (closedBatch) Tx() pgx.Tx                       { return nil }
 
 // Conn is the transaction's connection.
 func (t *pipeTx) Conn() *pgx.Conn { return t.conn }
