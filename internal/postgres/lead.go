@@ -81,19 +81,19 @@ var leadMoveSelect = strings.Replace(leadSelect, "\n\tFROM leads l", `,
 	       $3 <> '' AND EXISTS (SELECT FROM webhook_endpoints e WHERE e.tenant_id = l.tenant_id AND e.active AND $3 = ANY (e.events))
 	FROM leads l`, 1) + ` WHERE l.tenant_id = $1 AND l.id = $2`
 
-// moveNeeds is what findLeadForMove found a stage change needs.
+// moveNeeds is what leadMoveSelect found a stage change needs.
 type moveNeeds struct {
 	timers   bool // recompute the lead's timers
 	webhooks bool // look up the endpoints of the move's event
 }
 
-// findLeadForMove is findLead for a stage change that emits webhook event
-// ("" for none): it also reports what the change must do besides, so a
-// tenant without an agreement does not pay for reading its calendars and
-// the lead's history, nor one without webhooks for their lookup.
-func findLeadForMove(ctx context.Context, tx pgx.Tx, tid tenant.ID, id uuid.UUID, event string) (lead.Lead, moveNeeds, error) {
+// scanLeadForMove reads the row of leadMoveSelect: the lead and what a
+// stage change of it must do besides, so a tenant without an agreement
+// does not pay for reading its calendars and the lead's history, nor one
+// without webhooks for their lookup.
+func scanLeadForMove(r pgx.Row) (lead.Lead, moveNeeds, error) {
 	var n moveNeeds
-	l, err := scanLead(tx.QueryRow(ctx, leadMoveSelect, tid, id, event), &n.timers, &n.webhooks)
+	l, err := scanLead(r, &n.timers, &n.webhooks)
 	if err != nil {
 		return lead.Lead{}, n, fmt.Errorf("find lead: %w", mapErr(err))
 	}

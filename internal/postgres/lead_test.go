@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -296,6 +297,76 @@ func TestStore_ConcurrentAccept(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM lead_transitions WHERE lead_id = $1 AND to_stage = 'accepted'`, mql.ID).Scan(&n))
 		require.Equal(t, 1, n)
+	}
+}
+
+// TestStore_TransitionLostRace: an accept that read the lead before
+// another move committed, and wrote nothing, reports a conflict with the
+// lead as the other move left it; the move's statement carries its commit,
+// so the lead is read again in a new transaction. The store keeps working.
+func TestStore_TransitionLostRace(t *testing.T) {
+	t.Parallel()
+	f := setupFunnel(t)
+	ctx := context.Background()
+	l := f.create(t, lead.Input{Email: str("race@x.test")})
+	mql, err := f.move(t, f.mktP, l, lead.TransitionInput{To: lead.StageMQL, OwnerID: &f.rep1.ID})
+	require.NoError(t, err)
+
+	// Another writer holds the lead's row, changed, until the accept waits
+	// for it.
+	conn := f.db.OwnerConn(t)
+	other, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = other.Rollback(ctx) }()
+	_, err = other.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, true)`, f.a.ID.String())
+	require.NoError(t, err)
+	_, err = other.Exec(ctx, `UPDATE leads SET stage = 'rejected', version = version + 1 WHERE id = $1`, mql.ID)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.store.Transition(ctx, f.a.ID, f.api, mql.ID, lead.TransitionInput{To: lead.StageAccepted}, t0.Add(time.Hour))
+		done <- err
+	}()
+	// Wait (by the server's own account, not the clock) until the accept's
+	// update waits for the row lock.
+	for {
+		var waiting int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE leads SET stage%'`).Scan(&waiting))
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the accept returned before the other writer committed: %v", err)
+		default:
+		}
+	}
+	require.NoError(t, other.Commit(ctx))
+
+	err = <-done
+	var ce *postgres.ConflictError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, lead.StageRejected, ce.Lead.Stage, "the conflict carries the lead as it is now")
+	require.Equal(t, mql.Version+1, ce.Lead.Version)
+	require.Equal(t, mql.ID, ce.Lead.ID)
+
+	var n int
+	_, err = conn.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, false)`, f.a.ID.String())
+	require.NoError(t, err)
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM lead_transitions WHERE lead_id = $1 AND to_stage = 'accepted'`, mql.ID).Scan(&n))
+	require.Zero(t, n, "the lost accept wrote nothing")
+
+	// Every connection of the pool is still usable: accepts keep working.
+	for i := 0; i < 10; i++ {
+		l := f.create(t, lead.Input{Email: str(fmt.Sprintf("after%d@x.test", i))})
+		mql, err := f.move(t, f.mktP, l, lead.TransitionInput{To: lead.StageMQL, OwnerID: &f.rep1.ID})
+		require.NoError(t, err)
+		acc, err := f.move(t, f.api, mql, lead.TransitionInput{To: lead.StageAccepted})
+		require.NoError(t, err)
+		require.Equal(t, lead.StageAccepted, acc.Stage)
+		require.Equal(t, mql.Version+1, acc.Version)
 	}
 }
 

@@ -44,15 +44,18 @@ func mover(ctx context.Context, tx pgx.Tx, tid tenant.ID, p auth.Principal, l le
 // changes here, with its transition row, in one transaction.
 func (s *Store) Transition(ctx context.Context, tid tenant.ID, p auth.Principal, id uuid.UUID, in lead.TransitionInput, now time.Time) (lead.Lead, error) {
 	var out lead.Lead
-	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
-		event := ""
-		if in.To == lead.StageAccepted || in.To == lead.StageRejected {
-			event = decisionEvent(in.To)
-		}
-		l, needs, err := findLeadForMove(ctx, tx, tid, id, event)
-		if err != nil {
-			return err
-		}
+	event := ""
+	if in.To == lead.StageAccepted || in.To == lead.StageRejected {
+		event = decisionEvent(in.To)
+	}
+	var l lead.Lead
+	var needs moveNeeds
+	scan := func(r pgx.Row) error {
+		var err error
+		l, needs, err = scanLeadForMove(r)
+		return err
+	}
+	err := s.inTenantRead(ctx, tid, leadMoveSelect, []any{tid, id, event}, scan, func(tx pgx.Tx) error {
 		// A stale expected_version is checked first (API.md).
 		if in.ExpectedVersion != nil && *in.ExpectedVersion != l.Version {
 			return &ConflictError{Lead: l, Message: fmt.Sprintf("the lead is at version %d, not %d: it is now %s", l.Version, *in.ExpectedVersion, l.Stage)}
@@ -74,6 +77,11 @@ func (s *Store) Transition(ctx context.Context, tid tenant.ID, p auth.Principal,
 		if err := lead.ValidateTransition(l, in, m, reasons, now); err != nil {
 			return err
 		}
+		// The move is this transaction's last statement: it may commit
+		// in the same round trip.
+		if pt, ok := tx.(*pipeTx); ok {
+			pt.lastWrite = true
+		}
 		out, err = s.move(ctx, tx, tid, p.Actor(), l, in, needs, now)
 		return err
 	})
@@ -81,7 +89,7 @@ func (s *Store) Transition(ctx context.Context, tid tenant.ID, p auth.Principal,
 }
 
 // move applies a validated transition to l (read at version l.Version).
-// needs says what besides the move can be skipped (findLeadForMove); a
+// needs says what besides the move can be skipped (leadMoveSelect); a
 // move that routes the lead reads everything again anyway.
 func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.Actor, l lead.Lead, in lead.TransitionInput, needs moveNeeds, now time.Time) (lead.Lead, error) {
 	at := now
@@ -139,9 +147,15 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	if needs.timers {
 		b.Queue(timerInputsQuery, tid, l.ID)
 	}
+	// Nothing else to write (no endpoint to queue, no timer to
+	// compute): the move may carry the COMMIT.
+	committing := !decision && !needs.timers && commitWith(tx, b)
 	br := tx.SendBatch(ctx, b)
 	if err := br.QueryRow().Scan(&version, &updated); err != nil {
 		_ = br.Close()
+		if committing {
+			batchEnded(tx)
+		}
 		return lead.Lead{}, moveFailed(ctx, tx, tid, l, err)
 	}
 	var eps []endpointRow
@@ -166,6 +180,9 @@ func (s *Store) move(ctx context.Context, tx pgx.Tx, tid tenant.ID, actor auth.A
 	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("move lead: %w", mapErr(cerr))
+	}
+	if committing {
+		batchEnded(tx)
 	}
 	if err != nil {
 		return lead.Lead{}, err
@@ -205,6 +222,10 @@ const moveQuery = `
 // where the lead is now.
 func moveFailed(ctx context.Context, tx pgx.Tx, tid tenant.ID, l lead.Lead, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
+		// The batch may have committed the move that wrote nothing.
+		if rerr := reopen(ctx, tx); rerr != nil {
+			return rerr
+		}
 		cur, ferr := findLead(ctx, tx, tid, l.ID, false)
 		if ferr != nil {
 			return ferr
