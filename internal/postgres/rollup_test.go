@@ -37,7 +37,7 @@ const (
 		FROM lead_handoffs f ` + refFilterKeys + `
 		WHERE f.touched_at IS NOT NULL
 		GROUP BY k.dim, k.val, timezone('UTC', f.at)::date, accord_speed_bin(date_part('epoch', f.touched_at - f.at) / 60) ORDER BY 1`
-	storedSpeedRollup = `SELECT (fdim, fval, day, bin, n)::text FROM lead_speed_rollup WHERE n <> 0 ORDER BY 1`
+	storedSpeedRollup   = `SELECT (fdim, fval, day, bin, n)::text FROM lead_speed_rollup WHERE n <> 0 ORDER BY 1`
 	referenceFlowRollup = `
 		SELECT (k.dim, k.val, timezone('UTC', f.at)::date, s.dim, s.val, f.stage,
 		        CASE WHEN f.stage = 'rejected' AND s.dim < 3 THEN coalesce(f.reason, '') ELSE '' END,
