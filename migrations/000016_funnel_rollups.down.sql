@@ -12,5 +12,6 @@ DROP FUNCTION IF EXISTS accord_outcomes_rollup();
 DROP TABLE IF EXISTS lead_flow_rollup, lead_speed_rollup, lead_cohort_rollup, lead_outcome_deltas, lead_handoff_deltas;
 DROP INDEX IF EXISTS lead_outcomes_won_idx;
 DROP INDEX IF EXISTS lead_handoffs_speed_idx;
+ALTER TABLE lead_handoffs DROP COLUMN IF EXISTS speed_bin;
 DROP FUNCTION IF EXISTS accord_speed_bin(float8);
 COMMIT;

@@ -34,8 +34,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                ELSE 397 END)::smallint
 $$;
 
-CREATE INDEX lead_handoffs_speed_idx ON lead_handoffs
-  (tenant_id, accord_speed_bin(date_part('epoch', touched_at - at) / 60), at) WHERE touched_at IS NOT NULL;
+-- A handoff's bin, stored: a quantile's read compares it alone (a
+-- leakproof comparison, which row-level security lets an index answer; an
+-- expression over touched_at and at is not one, and was filtered row by
+-- row after the policy). Indexing it makes a touch's update of the fact no
+-- longer a HOT one; accepts, which change only the decision and the stage
+-- reached, still are. With touched_at beside it, a bin's minutes are read
+-- from the index alone.
+ALTER TABLE lead_handoffs ADD COLUMN speed_bin smallint
+  GENERATED ALWAYS AS (accord_speed_bin(date_part('epoch', touched_at - at) / 60)) STORED;
+CREATE INDEX lead_handoffs_speed_idx ON lead_handoffs (tenant_id, speed_bin, at) INCLUDE (touched_at) WHERE speed_bin IS NOT NULL;
 -- A period's wins (time to close) without walking its other outcomes.
 CREATE INDEX lead_outcomes_won_idx ON lead_outcomes (tenant_id, at) INCLUDE (first_handoff_at) WHERE stage = 'won';
 
@@ -68,6 +76,10 @@ CREATE TABLE lead_outcome_deltas (
 );
 CREATE INDEX lead_outcome_deltas_day_idx ON lead_outcome_deltas (tenant_id, day);
 
+-- Each rollup holds every UTC day (level 0, day) and every UTC week
+-- (level 1, day its Monday): a quarter reads a dozen weeks and the days
+-- on either side.
+--
 -- The rollups answer no filter or one: fdim 0 is every fact (fval ''),
 -- 1 a segment ('' none), 2 a source, 3 a campaign, 4 a team (its id; ''
 -- none). Within it, sdim 0 is the total (sval ''), 1 by source, 2 by
@@ -76,6 +88,7 @@ CREATE TABLE lead_cohort_rollup (
   tenant_id uuid NOT NULL,
   fdim      smallint NOT NULL,
   fval      text NOT NULL,
+  level     smallint NOT NULL,
   day       date NOT NULL,
   sdim      smallint NOT NULL,
   sval      text NOT NULL,
@@ -87,7 +100,7 @@ CREATE TABLE lead_cohort_rollup (
   reached2  bigint NOT NULL,
   reached3  bigint NOT NULL,
   reached4  bigint NOT NULL,
-  PRIMARY KEY (tenant_id, fdim, fval, day, sdim, sval)
+  PRIMARY KEY (tenant_id, fdim, fval, level, day, sdim, sval)
 );
 
 -- Touched handoffs by accord_speed_bin.
@@ -95,10 +108,11 @@ CREATE TABLE lead_speed_rollup (
   tenant_id uuid NOT NULL,
   fdim      smallint NOT NULL,
   fval      text NOT NULL,
+  level     smallint NOT NULL,
   day       date NOT NULL,
   bin       smallint NOT NULL,
   n         bigint NOT NULL,
-  PRIMARY KEY (tenant_id, fdim, fval, day, bin)
+  PRIMARY KEY (tenant_id, fdim, fval, level, day, bin)
 );
 
 -- Outcomes; reason is kept for rejections in the total and by source and
@@ -107,6 +121,7 @@ CREATE TABLE lead_flow_rollup (
   tenant_id uuid NOT NULL,
   fdim      smallint NOT NULL,
   fval      text NOT NULL,
+  level     smallint NOT NULL,
   day       date NOT NULL,
   sdim      smallint NOT NULL,
   sval      text NOT NULL,
@@ -114,7 +129,7 @@ CREATE TABLE lead_flow_rollup (
   reason    text NOT NULL,
   n         bigint NOT NULL,
   amount    bigint NOT NULL,
-  PRIMARY KEY (tenant_id, fdim, fval, day, sdim, sval, stage, reason)
+  PRIMARY KEY (tenant_id, fdim, fval, level, day, sdim, sval, stage, reason)
 );
 
 -- The delta triggers. A statement's rows are grouped by key, the rows it
@@ -126,20 +141,20 @@ BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO lead_handoff_deltas (tenant_id, day, segment, source, campaign, team_id, decision, reached, bin, n)
     SELECT tenant_id, (at AT TIME ZONE 'UTC')::date, segment, source, campaign, team_id, decision, reached,
-           accord_speed_bin(date_part('epoch', touched_at - at) / 60), count(*)
+           speed_bin, count(*)
     FROM new_handoffs GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO lead_handoff_deltas (tenant_id, day, segment, source, campaign, team_id, decision, reached, bin, n)
     SELECT tenant_id, (at AT TIME ZONE 'UTC')::date, segment, source, campaign, team_id, decision, reached,
-           accord_speed_bin(date_part('epoch', touched_at - at) / 60), -count(*)
+           speed_bin, -count(*)
     FROM old_handoffs GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
   ELSE
     INSERT INTO lead_handoff_deltas (tenant_id, day, segment, source, campaign, team_id, decision, reached, bin, n)
     SELECT tenant_id, (at AT TIME ZONE 'UTC')::date, segment, source, campaign, team_id, decision, reached,
-           accord_speed_bin(date_part('epoch', touched_at - at) / 60), sum(n)
-    FROM (SELECT tenant_id, at, segment, source, campaign, team_id, decision, reached, touched_at, -1 AS n FROM old_handoffs
+           speed_bin, sum(n)
+    FROM (SELECT tenant_id, at, segment, source, campaign, team_id, decision, reached, speed_bin, -1 AS n FROM old_handoffs
           UNION ALL
-          SELECT tenant_id, at, segment, source, campaign, team_id, decision, reached, touched_at, 1 FROM new_handoffs) c
+          SELECT tenant_id, at, segment, source, campaign, team_id, decision, reached, speed_bin, 1 FROM new_handoffs) c
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     HAVING sum(n) <> 0;
   END IF;
@@ -211,9 +226,9 @@ BEGIN
     SELECT day, segment, source, campaign, team_id, decision, reached, bin, sum(n) AS n
     FROM gone GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   ), cube AS (
-    INSERT INTO lead_cohort_rollup AS r (tenant_id, fdim, fval, day, sdim, sval, handoffs, accepted, rejected,
+    INSERT INTO lead_cohort_rollup AS r (tenant_id, fdim, fval, level, day, sdim, sval, handoffs, accepted, rejected,
                                          reached1, reached2, reached3, reached4)
-    SELECT t, fd.dim, fd.val, g.day, sd.dim, sd.val, sum(g.n),
+    SELECT t, fd.dim, fd.val, lv.level, lv.day, sd.dim, sd.val, sum(g.n),
            coalesce(sum(g.n) FILTER (WHERE g.decision = 'accepted'), 0),
            coalesce(sum(g.n) FILTER (WHERE g.decision = 'rejected'), 0),
            coalesce(sum(g.n) FILTER (WHERE g.reached >= 1), 0), coalesce(sum(g.n) FILTER (WHERE g.reached >= 2), 0),
@@ -222,24 +237,26 @@ BEGIN
     CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, coalesce(g.segment, '')), (2, g.source), (3, g.campaign),
                                (4, coalesce(g.team_id::text, ''))) fd (dim, val)
     CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, g.source), (2, g.campaign), (3, coalesce(g.segment, ''))) sd (dim, val)
-    GROUP BY 2, 3, 4, 5, 6
-    ORDER BY 2, 3, 4, 5, 6
-    ON CONFLICT (tenant_id, fdim, fval, day, sdim, sval) DO UPDATE SET
+    CROSS JOIN LATERAL (VALUES (0::smallint, g.day), (1, date_trunc('week', g.day)::date)) lv (level, day)
+    GROUP BY 2, 3, 4, 5, 6, 7
+    ORDER BY 2, 3, 4, 5, 6, 7
+    ON CONFLICT (tenant_id, fdim, fval, level, day, sdim, sval) DO UPDATE SET
       handoffs = r.handoffs + excluded.handoffs, accepted = r.accepted + excluded.accepted,
       rejected = r.rejected + excluded.rejected, reached1 = r.reached1 + excluded.reached1,
       reached2 = r.reached2 + excluded.reached2, reached3 = r.reached3 + excluded.reached3,
       reached4 = r.reached4 + excluded.reached4
     RETURNING 1
   ), speed AS (
-    INSERT INTO lead_speed_rollup AS r (tenant_id, fdim, fval, day, bin, n)
-    SELECT t, fd.dim, fd.val, g.day, g.bin, sum(g.n)
+    INSERT INTO lead_speed_rollup AS r (tenant_id, fdim, fval, level, day, bin, n)
+    SELECT t, fd.dim, fd.val, lv.level, lv.day, g.bin, sum(g.n)
     FROM g
     CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, coalesce(g.segment, '')), (2, g.source), (3, g.campaign),
                                (4, coalesce(g.team_id::text, ''))) fd (dim, val)
+    CROSS JOIN LATERAL (VALUES (0::smallint, g.day), (1, date_trunc('week', g.day)::date)) lv (level, day)
     WHERE g.bin IS NOT NULL
-    GROUP BY 2, 3, 4, 5
-    ORDER BY 2, 3, 4, 5
-    ON CONFLICT (tenant_id, fdim, fval, day, bin) DO UPDATE SET n = r.n + excluded.n
+    GROUP BY 2, 3, 4, 5, 6
+    ORDER BY 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, fdim, fval, level, day, bin) DO UPDATE SET n = r.n + excluded.n
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM gone) + 0 * (SELECT count(*) FROM cube) + 0 * (SELECT count(*) FROM speed) INTO h;
@@ -250,16 +267,17 @@ BEGIN
     SELECT day, segment, source, campaign, team_id, stage, reason, sum(n) AS n, sum(amount) AS amount
     FROM gone GROUP BY 1, 2, 3, 4, 5, 6, 7
   ), cube AS (
-    INSERT INTO lead_flow_rollup AS r (tenant_id, fdim, fval, day, sdim, sval, stage, reason, n, amount)
-    SELECT t, fd.dim, fd.val, g.day, sd.dim, sd.val, g.stage,
+    INSERT INTO lead_flow_rollup AS r (tenant_id, fdim, fval, level, day, sdim, sval, stage, reason, n, amount)
+    SELECT t, fd.dim, fd.val, lv.level, lv.day, sd.dim, sd.val, g.stage,
            CASE WHEN g.stage = 'rejected' AND sd.dim < 3 THEN coalesce(g.reason, '') ELSE '' END, sum(g.n), sum(g.amount)
     FROM g
     CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, coalesce(g.segment, '')), (2, g.source), (3, g.campaign),
                                (4, coalesce(g.team_id::text, ''))) fd (dim, val)
     CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, g.source), (2, g.campaign), (3, coalesce(g.segment, ''))) sd (dim, val)
-    GROUP BY 2, 3, 4, 5, 6, 7, 8
-    ORDER BY 2, 3, 4, 5, 6, 7, 8
-    ON CONFLICT (tenant_id, fdim, fval, day, sdim, sval, stage, reason) DO UPDATE SET
+    CROSS JOIN LATERAL (VALUES (0::smallint, g.day), (1, date_trunc('week', g.day)::date)) lv (level, day)
+    GROUP BY 2, 3, 4, 5, 6, 7, 8, 9
+    ORDER BY 2, 3, 4, 5, 6, 7, 8, 9
+    ON CONFLICT (tenant_id, fdim, fval, level, day, sdim, sval, stage, reason) DO UPDATE SET
       n = r.n + excluded.n, amount = r.amount + excluded.amount
     RETURNING 1
   )
@@ -314,7 +332,7 @@ BEGIN
     PERFORM set_config('accord.tenant_id', t::text, true);
     INSERT INTO lead_handoff_deltas (tenant_id, day, segment, source, campaign, team_id, decision, reached, bin, n)
     SELECT tenant_id, (at AT TIME ZONE 'UTC')::date, segment, source, campaign, team_id, decision, reached,
-           accord_speed_bin(date_part('epoch', touched_at - at) / 60), count(*)
+           speed_bin, count(*)
     FROM lead_handoffs WHERE tenant_id = t GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
     INSERT INTO lead_outcome_deltas (tenant_id, day, segment, source, campaign, team_id, stage, reason, n, amount)
     SELECT tenant_id, (at AT TIME ZONE 'UTC')::date, segment, source, campaign, team_id, stage, reason,

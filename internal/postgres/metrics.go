@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -211,11 +212,11 @@ func (q *quantiler) value(ctx context.Context, rank int64) (float64, error) {
 			  AND f.touched_at IS NOT NULL AND `+speedBin+` = $8
 			ORDER BY 1 OFFSET $9 LIMIT 2`, append(append([]any{}, q.args...), b.bin, rank-below)...)
 		if err != nil {
-			return 0, fmt.Errorf("speed to lead: %w", err)
+			return 0, fmt.Errorf("read bin %d: %w", b.bin, err)
 		}
 		vs, err := pgx.CollectRows(rows, pgx.RowTo[float64])
 		if err != nil {
-			return 0, fmt.Errorf("scan speed to lead: %w", err)
+			return 0, fmt.Errorf("scan bin %d: %w", b.bin, err)
 		}
 		if q.values == nil {
 			q.values = map[int64]float64{}
@@ -226,12 +227,16 @@ func (q *quantiler) value(ctx context.Context, rank int64) (float64, error) {
 			}
 		}
 		if len(vs) == 0 {
-			return 0, fmt.Errorf("speed to lead: bin %d holds fewer facts than its rollup", b.bin)
+			return 0, errBinsMoved
 		}
 		return vs[0], nil
 	}
-	return 0, fmt.Errorf("speed to lead: rank %d beyond the histogram", rank)
+	return 0, errBinsMoved
 }
+
+// errBinsMoved: a bin holds fewer facts than the histogram read before
+// it said.
+var errBinsMoved = errors.New("speed bins moved")
 
 // cohortFacts are the period's handoffs, judged (migration 13 keeps
 // lead_handoffs true at every write): the first decision, the furthest
@@ -245,20 +250,23 @@ const cohortFacts = `lead_handoffs f WHERE f.tenant_id = $1 AND f.at >= $2 AND f
 const flowFacts = `lead_outcomes f WHERE f.tenant_id = $1 AND f.at >= $2 AND f.at < $3 AND ` + factFilter
 
 // rollupCover is the part of a period the rollups (migration 16) answer:
-// the whole UTC days [from, to) it holds, under the filter as a rollup key
-// (fdim 0 none, 1 segment, 2 source, 3 campaign, 4 team). The rest of the
-// period, the hours before from and after to, is read from the facts. A
-// period of no whole UTC day, or a filter on two attributes at once, is
-// read from the facts whole: from = to = the period's end, fdim -1.
+// the whole UTC days [from, to) it holds, of which the whole UTC weeks
+// (Monday to Monday) [weeksFrom, weeksTo) are read as weeks, under the
+// filter as a rollup key (fdim 0 none, 1 segment, 2 source, 3 campaign, 4
+// team). The rest of the period, the hours before from and after to, is
+// read from the facts. A period of no whole UTC day, or a filter on two
+// attributes at once, is read from the facts whole: from = to = the
+// period's end, fdim -1.
 type rollupCover struct {
-	from, to time.Time
-	fdim     int16
-	fval     string
+	from, to           time.Time
+	weeksFrom, weeksTo time.Time
+	fdim               int16
+	fval               string
 }
 
 // coverOf is period p's rollupCover under filter f.
 func coverOf(p metric.Period, f metric.Filter) rollupCover {
-	none := rollupCover{from: p.To, to: p.To, fdim: -1}
+	none := noCover(p)
 	c := rollupCover{}
 	n := 0
 	key := func(dim int16, v string) {
@@ -294,17 +302,32 @@ func coverOf(p metric.Period, f metric.Filter) rollupCover {
 	if !c.from.Before(c.to) {
 		return none
 	}
+	monday := func(t time.Time) int { return (int(t.Weekday()) + 6) % 7 } // days since Monday
+	c.weeksFrom = c.from.AddDate(0, 0, (7-monday(c.from))%7)
+	c.weeksTo = c.to.AddDate(0, 0, -monday(c.to))
+	if !c.weeksFrom.Before(c.weeksTo) {
+		c.weeksFrom, c.weeksTo = c.to, c.to
+	}
 	return c
 }
 
-// args are the statements' $8 to $11 after metricArgs.
-func (c rollupCover) args() []any { return []any{c.from, c.to, c.fdim, c.fval} }
+// noCover reads period p from the facts alone.
+func noCover(p metric.Period) rollupCover {
+	return rollupCover{from: p.To, to: p.To, weeksFrom: p.To, weeksTo: p.To, fdim: -1}
+}
+
+// args are the statements' $8 to $13 after metricArgs.
+func (c rollupCover) args() []any {
+	return []any{c.from, c.to, c.fdim, c.fval, c.weeksFrom, c.weeksTo}
+}
 
 // Where the rollups, their deltas not folded yet and the facts outside
 // the cover meet; with metricArgs and rollupCover.args.
 const (
 	rollupDays = `tenant_id = $1 AND fdim = $10::smallint AND fval = $11::text
-		AND day >= ($8::timestamptz AT TIME ZONE 'UTC')::date AND day < ($9::timestamptz AT TIME ZONE 'UTC')::date`
+		AND ((level = 1 AND day >= ($12::timestamptz AT TIME ZONE 'UTC')::date AND day < ($13::timestamptz AT TIME ZONE 'UTC')::date)
+		     OR (level = 0 AND day >= ($8::timestamptz AT TIME ZONE 'UTC')::date AND day < ($12::timestamptz AT TIME ZONE 'UTC')::date)
+		     OR (level = 0 AND day >= ($13::timestamptz AT TIME ZONE 'UTC')::date AND day < ($9::timestamptz AT TIME ZONE 'UTC')::date))`
 	deltaDays = `f.tenant_id = $1 AND $10::smallint >= 0
 		AND f.day >= ($8::timestamptz AT TIME ZONE 'UTC')::date AND f.day < ($9::timestamptz AT TIME ZONE 'UTC')::date AND ` + factFilter
 	outsideCover = `f.tenant_id = $1 AND ((f.at >= $2 AND f.at < $8::timestamptz) OR (f.at >= $9::timestamptz AND f.at < $3)) AND ` + factFilter
@@ -313,7 +336,7 @@ const (
 	breakdowns = `CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, f.source), (2, f.campaign), (3, coalesce(f.segment, ''))) s (dim, val)`
 	// speedBin is a fact's accord_speed_bin, as lead_handoffs_speed_idx
 	// indexes it.
-	speedBin = `accord_speed_bin(date_part('epoch', f.touched_at - f.at) / 60)`
+	speedBin = `f.speed_bin`
 )
 
 // binUpper is the upper bound, in minutes and inclusive, of
@@ -353,7 +376,7 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 	args := metricArgs(tid, p, f)
 	cover := coverOf(p, f)
 	if !rollups {
-		cover = rollupCover{from: p.To, to: p.To, fdim: -1}
+		cover = noCover(p)
 	}
 	cargs := append(append([]any{}, args...), cover.args()...)
 	speed := make([]int64, len(SpeedBuckets)+2)
@@ -453,11 +476,21 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 	speed[len(speed)-1] = fig.SpeedToLead.Untouched
 	if fig.SpeedToLead.Touched > 0 {
 		q := quantiler{tx: tx, args: args, bins: bins}
-		if fig.SpeedToLead.MedianMinutes, err = q.percentile(ctx, 0.5, fig.SpeedToLead.Touched); err != nil {
-			return fig, nil, err
+		fig.SpeedToLead.MedianMinutes, err = q.percentile(ctx, 0.5, fig.SpeedToLead.Touched)
+		if err == nil {
+			fig.SpeedToLead.P90Minutes, err = q.percentile(ctx, 0.9, fig.SpeedToLead.Touched)
 		}
-		if fig.SpeedToLead.P90Minutes, err = q.percentile(ctx, 0.9, fig.SpeedToLead.Touched); err != nil {
-			return fig, nil, err
+		if errors.Is(err, errBinsMoved) {
+			// A write committed between the histogram and the read of a
+			// bin (a caller's READ COMMITTED transaction, the digest's):
+			// the quantiles of this statement's facts, the slow way.
+			err = tx.QueryRow(ctx, `
+				SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', touched_at - at) / 60),
+				       percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', touched_at - at) / 60)
+				FROM `+cohortFacts+` AND f.touched_at IS NOT NULL`, args...).Scan(&fig.SpeedToLead.MedianMinutes, &fig.SpeedToLead.P90Minutes)
+		}
+		if err != nil {
+			return fig, nil, fmt.Errorf("speed to lead: %w", err)
 		}
 	}
 

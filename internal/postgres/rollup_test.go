@@ -15,38 +15,41 @@ import (
 
 // The rollups (migration 16) from the facts, written independently of the
 // migration's compaction: every filter key (none, segment, source,
-// campaign, team) by UTC day and breakdown (total, source, campaign,
+// campaign, team) by UTC day and week and breakdown (total, source, campaign,
 // segment).
 const (
 	refFilterKeys = `CROSS JOIN LATERAL (VALUES (0, ''), (1, coalesce(f.segment, '')), (2, f.source), (3, f.campaign),
 	                                             (4, coalesce(f.team_id::text, ''))) k (dim, val)`
 	refBreakdowns = `CROSS JOIN LATERAL (VALUES (0, ''), (1, f.source), (2, f.campaign), (3, coalesce(f.segment, ''))) s (dim, val)`
+	// Every UTC day, and every week (Monday to Monday) as its Monday.
+	refLevels = `CROSS JOIN LATERAL (VALUES (0, timezone('UTC', f.at)::date),
+	                                         (1, timezone('UTC', f.at)::date - (extract(isodow FROM timezone('UTC', f.at))::int - 1))) v (level, day)`
 
 	referenceCohortRollup = `
-		SELECT (k.dim, k.val, timezone('UTC', f.at)::date, s.dim, s.val, count(*),
+		SELECT (k.dim, k.val, v.level, v.day, s.dim, s.val, count(*),
 		        count(*) FILTER (WHERE f.decision = 'accepted'), count(*) FILTER (WHERE f.decision = 'rejected'),
 		        count(*) FILTER (WHERE f.reached >= 1), count(*) FILTER (WHERE f.reached >= 2),
 		        count(*) FILTER (WHERE f.reached >= 3), count(*) FILTER (WHERE f.reached = 4))::text
-		FROM lead_handoffs f ` + refFilterKeys + ` ` + refBreakdowns + `
-		GROUP BY k.dim, k.val, timezone('UTC', f.at)::date, s.dim, s.val ORDER BY 1`
+		FROM lead_handoffs f ` + refFilterKeys + ` ` + refBreakdowns + ` ` + refLevels + `
+		GROUP BY k.dim, k.val, v.level, v.day, s.dim, s.val ORDER BY 1`
 	storedCohortRollup = `
-		SELECT (fdim, fval, day, sdim, sval, handoffs, accepted, rejected, reached1, reached2, reached3, reached4)::text
+		SELECT (fdim, fval, level, day, sdim, sval, handoffs, accepted, rejected, reached1, reached2, reached3, reached4)::text
 		FROM lead_cohort_rollup WHERE handoffs <> 0 ORDER BY 1`
 	referenceSpeedRollup = `
-		SELECT (k.dim, k.val, timezone('UTC', f.at)::date, accord_speed_bin(date_part('epoch', f.touched_at - f.at) / 60), count(*))::text
-		FROM lead_handoffs f ` + refFilterKeys + `
+		SELECT (k.dim, k.val, v.level, v.day, accord_speed_bin(date_part('epoch', f.touched_at - f.at) / 60), count(*))::text
+		FROM lead_handoffs f ` + refFilterKeys + ` ` + refLevels + `
 		WHERE f.touched_at IS NOT NULL
-		GROUP BY k.dim, k.val, timezone('UTC', f.at)::date, accord_speed_bin(date_part('epoch', f.touched_at - f.at) / 60) ORDER BY 1`
-	storedSpeedRollup   = `SELECT (fdim, fval, day, bin, n)::text FROM lead_speed_rollup WHERE n <> 0 ORDER BY 1`
+		GROUP BY k.dim, k.val, v.level, v.day, accord_speed_bin(date_part('epoch', f.touched_at - f.at) / 60) ORDER BY 1`
+	storedSpeedRollup   = `SELECT (fdim, fval, level, day, bin, n)::text FROM lead_speed_rollup WHERE n <> 0 ORDER BY 1`
 	referenceFlowRollup = `
-		SELECT (k.dim, k.val, timezone('UTC', f.at)::date, s.dim, s.val, f.stage,
+		SELECT (k.dim, k.val, v.level, v.day, s.dim, s.val, f.stage,
 		        CASE WHEN f.stage = 'rejected' AND s.dim < 3 THEN coalesce(f.reason, '') ELSE '' END,
 		        count(*), coalesce(sum(f.amount_cents), 0))::text
-		FROM lead_outcomes f ` + refFilterKeys + ` ` + refBreakdowns + `
-		GROUP BY k.dim, k.val, timezone('UTC', f.at)::date, s.dim, s.val, f.stage,
+		FROM lead_outcomes f ` + refFilterKeys + ` ` + refBreakdowns + ` ` + refLevels + `
+		GROUP BY k.dim, k.val, v.level, v.day, s.dim, s.val, f.stage,
 		         CASE WHEN f.stage = 'rejected' AND s.dim < 3 THEN coalesce(f.reason, '') ELSE '' END ORDER BY 1`
 	storedFlowRollup = `
-		SELECT (fdim, fval, day, sdim, sval, stage, reason, n, amount)::text
+		SELECT (fdim, fval, level, day, sdim, sval, stage, reason, n, amount)::text
 		FROM lead_flow_rollup WHERE n <> 0 OR amount <> 0 ORDER BY 1`
 )
 
