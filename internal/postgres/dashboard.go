@@ -54,7 +54,7 @@ func (r ComplianceRow) Rate() *float64 { return metric.Rate(r.Met, r.Met+r.Breac
 // FindDashboard reads the dashboard of period p under filter f.
 func (s *Store) FindDashboard(ctx context.Context, tid tenant.ID, p metric.Period, f metric.Filter, now time.Time) (Dashboard, error) {
 	var d Dashboard
-	err := s.inTenant(ctx, tid, func(tx pgx.Tx) error {
+	err := s.inTenantSnapshot(ctx, tid, func(tx pgx.Tx) error {
 		var err error
 		if d.Figures, d.Speed, err = findMetrics(ctx, tx, tid, p, f); err != nil {
 			return err

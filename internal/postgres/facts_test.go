@@ -157,6 +157,7 @@ func TestStore_FunnelFacts(t *testing.T) {
 	_, err = st.BulkInsertLeadHistory(ctx, tid, g, postgres.BulkOptions{ChunkSize: 150})
 	require.NoError(t, err)
 	require.Greater(t, requireFactsTrue(t, st, tid, "bulk insert"), 100)
+	requireRollupsTrue(t, st, tid, f.team, t0, "bulk insert")
 
 	page, err := st.FindLeads(ctx, tid, lead.Filter{Limit: 400})
 	require.NoError(t, err)
@@ -217,6 +218,7 @@ func TestStore_FunnelFacts(t *testing.T) {
 	}
 	requireFactsTrue(t, st, tid, "random writes")
 	requireCohortsTrue(t, st, tid, f.team.ID, t0.AddDate(0, 0, -20), t0.AddDate(0, 0, -5))
+	requireRollupsTrue(t, st, tid, f.team, now, "random writes")
 
 	// An import: new leads handed off on arrival (one with the won stage),
 	// and existing leads edited in one set-based UPDATE.
@@ -233,6 +235,7 @@ func TestStore_FunnelFacts(t *testing.T) {
 	require.Equal(t, lead.ImportDone, im.Status, im.Failure)
 	require.Equal(t, 35, im.Created+im.Updated)
 	requireFactsTrue(t, st, tid, "import")
+	requireRollupsTrue(t, st, tid, f.team, now, "import")
 	require.Positive(t, count(t, st, tid, `SELECT count(*) FROM lead_handoffs WHERE source = 'edited_src'`), "imported edits reach the facts")
 
 	// One statement that brings a new lead's whole history (judged in the
@@ -265,6 +268,7 @@ func TestStore_FunnelFacts(t *testing.T) {
 		require.NoError(t, err)
 	})
 	requireFactsTrue(t, st, tid, "a statement with a new and a known lead")
+	requireRollupsTrue(t, st, tid, f.team, now, "a statement with a new and a known lead")
 	require.Equal(t, 2, count(t, st, tid, `SELECT count(*) FROM lead_handoffs WHERE lead_id = $1`, fresh))
 	require.Equal(t, 2, count(t, st, tid, `SELECT count(*) FROM lead_outcomes WHERE lead_id = $1 AND amount_cents = 50000`, fresh))
 
@@ -288,6 +292,10 @@ func TestStore_FunnelFacts(t *testing.T) {
 		require.Zero(t, count(t, st, f.b.ID, `SELECT count(*) FROM lead_handoffs`))
 		require.Zero(t, count(t, st, f.b.ID, `SELECT count(*) FROM lead_outcomes`))
 		require.Zero(t, count(t, st, f.b.ID, `SELECT count(*) FROM lead_handoffs WHERE tenant_id = $1`, tid))
+		for _, table := range []string{"lead_handoff_deltas", "lead_outcome_deltas", "lead_cohort_rollup", "lead_speed_rollup", "lead_flow_rollup"} {
+			require.Zero(t, count(t, st, f.b.ID, `SELECT count(*) FROM `+table), table)
+		}
+		require.Positive(t, count(t, st, tid, `SELECT count(*) FROM lead_cohort_rollup`))
 		other, err := st.FindMetrics(ctx, f.b.ID, p, metric.Filter{}, now)
 		require.NoError(t, err)
 		require.Zero(t, other.Handoffs)
@@ -313,6 +321,7 @@ func TestStore_FunnelFacts(t *testing.T) {
 		require.Zero(t, count(t, st, tid, `SELECT count(*) FROM lead_handoffs WHERE lead_id = ANY ($1)`, []uuid.UUID{fresh, leads[1].ID}))
 		require.Zero(t, count(t, st, tid, `SELECT count(*) FROM lead_outcomes WHERE lead_id = ANY ($1)`, []uuid.UUID{fresh, leads[1].ID}))
 		requireFactsTrue(t, st, tid, "deleting leads")
+		requireRollupsTrue(t, st, tid, f.team, now, "deleting leads")
 		require.Zero(t, count(t, st, tid, `
 			SELECT count(*) FROM (SELECT tenant_id, lead_id, seq FROM lead_handoffs UNION ALL SELECT tenant_id, lead_id, seq FROM lead_outcomes) f
 			WHERE NOT EXISTS (SELECT FROM lead_transitions x WHERE x.tenant_id = f.tenant_id AND x.lead_id = f.lead_id AND x.seq = f.seq)`),
@@ -322,6 +331,14 @@ func TestStore_FunnelFacts(t *testing.T) {
 	t.Run("AppCannotWrite", func(t *testing.T) {
 		inTenant(t, st, tid, func(tx pgx.Tx) {
 			_, err := tx.Exec(ctx, `UPDATE lead_handoffs SET reached = 4`)
+			require.ErrorContains(t, err, "permission denied")
+		})
+		inTenant(t, st, tid, func(tx pgx.Tx) {
+			_, err := tx.Exec(ctx, `UPDATE lead_cohort_rollup SET handoffs = 0`)
+			require.ErrorContains(t, err, "permission denied")
+		})
+		inTenant(t, st, tid, func(tx pgx.Tx) {
+			_, err := tx.Exec(ctx, `INSERT INTO lead_handoff_deltas (tenant_id, day, source, campaign, reached, n) VALUES ($1, now(), '', '', 0, 1)`, tid)
 			require.ErrorContains(t, err, "permission denied")
 		})
 	})

@@ -34,7 +34,7 @@ type Response struct {
 // for it, then ErrConflict. Responses of 500 and above are not stored.
 func (s *Store) Idempotent(ctx context.Context, tid tenant.ID, key string, hash []byte, now time.Time,
 	fn func(ctx context.Context) (Response, error)) (Response, bool, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: scopedBegin(tid.String(), "") + ", set_config('lock_timeout', '5s', true)"})
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: scopedBegin("BEGIN", tid.String(), "") + ", set_config('lock_timeout', '5s', true)"})
 	if err != nil {
 		return Response{}, false, fmt.Errorf("begin: %w", err)
 	}

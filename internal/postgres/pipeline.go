@@ -116,7 +116,7 @@ func reopen(ctx context.Context, tx pgx.Tx) error {
 	if !ok || !pt.ended {
 		return nil
 	}
-	if _, err := pt.conn.Exec(ctx, scopedBegin(pt.tenant, "")); err != nil {
+	if _, err := pt.conn.Exec(ctx, scopedBegin("BEGIN", pt.tenant, "")); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	pt.ended, pt.committed, pt.lastWrite = false, false, false

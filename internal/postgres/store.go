@@ -48,6 +48,17 @@ func (s *Store) inTenant(ctx context.Context, tid tenant.ID, fn func(pgx.Tx) err
 	return s.inScope(ctx, tid.String(), "", fn)
 }
 
+// inTenantSnapshot is inTenant for a read that must see one snapshot
+// across its statements (REPEATABLE READ, READ ONLY): figures summed from
+// rollups, their deltas and the facts beside them agree only if no write
+// commits between the statements that read them.
+func (s *Store) inTenantSnapshot(ctx context.Context, tid tenant.ID, fn func(pgx.Tx) error) error {
+	if tid.IsZero() {
+		return fmt.Errorf("tenant transaction without a tenant: %w", ErrNotFound)
+	}
+	return s.inScopeBegin(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", tid.String(), "", fn)
+}
+
 // inTenantAsUser is inTenant that also names the signed-in user, so that the
 // user's own memberships of other tenants are readable (for the switcher).
 func (s *Store) inTenantAsUser(ctx context.Context, tid tenant.ID, uid uuid.UUID, fn func(pgx.Tx) error) error {
@@ -69,6 +80,13 @@ func (s *Store) inGlobal(ctx context.Context, uid uuid.UUID, fn func(pgx.Tx) err
 }
 
 func (s *Store) inScope(ctx context.Context, tid, uid string, fn func(pgx.Tx) error) error {
+	return s.inScopeBegin(ctx, "BEGIN", tid, uid, fn)
+}
+
+// inScopeBegin is inScope whose transaction starts with begin (a BEGIN
+// statement with its modes). Inside an outer transaction the outer one's
+// modes hold.
+func (s *Store) inScopeBegin(ctx context.Context, begin, tid, uid string, fn func(pgx.Tx) error) error {
 	// Inside an outer transaction (an idempotent request), join it with a
 	// savepoint, so the effect and its idempotency record commit together.
 	if outer, ok := ctx.Value(outerTxKey{}).(*outerTx); ok {
@@ -88,7 +106,7 @@ func (s *Store) inScope(ctx context.Context, tid, uid string, fn func(pgx.Tx) er
 		}
 		return nil
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: scopedBegin(tid, uid)})
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: scopedBegin(begin, tid, uid)})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -113,13 +131,13 @@ type outerTx struct {
 // scopedBegin starts a transaction and sets its tenant and user in one round
 // trip. The values are canonical UUIDs (or empty), checked here, so writing
 // them into the statement cannot inject anything.
-func scopedBegin(tid, uid string) string {
+func scopedBegin(begin, tid, uid string) string {
 	if !canonicalUUID(tid) || !canonicalUUID(uid) {
 		// Never reached with ids made by tenant.ID and uuid.UUID; refuse
 		// anything else rather than quote it.
 		tid, uid = "00000000-0000-0000-0000-000000000000", ""
 	}
-	return "BEGIN; SELECT set_config('accord.tenant_id', '" + tid + "', true), set_config('accord.user_id', '" + uid + "', true)"
+	return begin + "; SELECT set_config('accord.tenant_id', '" + tid + "', true), set_config('accord.user_id', '" + uid + "', true)"
 }
 
 // canonicalUUID reports whether s is "" or a lower-case canonical UUID.

@@ -136,6 +136,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.runSLA(ctx)
 		}()
 	}
+	compactDone := make(chan struct{})
+	go func() {
+		defer close(compactDone)
+		w.runCompaction(ctx)
+	}()
 	digestsDone := make(chan struct{})
 	if w.opts.Digests && w.opts.Mailer != nil {
 		go func() {
@@ -155,6 +160,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			<-slaDone
 			<-digestsDone
+			<-compactDone
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			err := w.river.Stop(stopCtx)

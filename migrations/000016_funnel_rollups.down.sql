@@ -1,0 +1,17 @@
+BEGIN;
+DROP TRIGGER IF EXISTS lead_handoffs_rollup_insert ON lead_handoffs;
+DROP TRIGGER IF EXISTS lead_handoffs_rollup_update ON lead_handoffs;
+DROP TRIGGER IF EXISTS lead_handoffs_rollup_delete ON lead_handoffs;
+DROP TRIGGER IF EXISTS lead_outcomes_rollup_insert ON lead_outcomes;
+DROP TRIGGER IF EXISTS lead_outcomes_rollup_update ON lead_outcomes;
+DROP TRIGGER IF EXISTS lead_outcomes_rollup_delete ON lead_outcomes;
+DROP FUNCTION IF EXISTS accord_compact_rollups();
+DROP FUNCTION IF EXISTS accord_compact_tenant_rollups(uuid);
+DROP FUNCTION IF EXISTS accord_handoffs_rollup();
+DROP FUNCTION IF EXISTS accord_outcomes_rollup();
+DROP TABLE IF EXISTS lead_flow_rollup, lead_speed_rollup, lead_cohort_rollup, lead_outcome_deltas, lead_handoff_deltas;
+DROP INDEX IF EXISTS lead_outcomes_won_idx;
+DROP INDEX IF EXISTS lead_handoffs_speed_idx;
+ALTER TABLE lead_handoffs DROP COLUMN IF EXISTS speed_bin;
+DROP FUNCTION IF EXISTS accord_speed_bin(float8);
+COMMIT;
