@@ -18,12 +18,45 @@ import (
 // timers, speed distribution) for a tenant of N generated leads with their
 // full history over those 90 days (ACCORD_BENCH_DASHBOARD_LEADS, default
 // 1,000,000), beside the plain SQL aggregate it needs (counting the
-// period's handoffs), and reports p50 and p95.
+// period's handoffs), and reports p50 and p95; also GET /metrics' part
+// (FindMetrics) alone, and the dashboard of a small tenant (2,000 leads)
+// before and after the big one is loaded beside it, which must not slow it.
 //
 //	go test ./internal/postgres/ -run '^$' -bench 'Dashboard_Quarter' -benchtime 20x -timeout 60m
 func BenchmarkDashboard_Quarter(b *testing.B) {
 	bd := setup(b)
 	ctx := context.Background()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	// timed runs fn n times and returns its sorted durations.
+	timed := func(n int, fn func() error) []time.Duration {
+		out := make([]time.Duration, 0, n)
+		for range n {
+			s := time.Now()
+			require.NoError(b, fn())
+			out = append(out, time.Since(s))
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out
+	}
+	p95 := func(ds []time.Duration) float64 { return ms(ds[(len(ds)*95+99)/100-1]) }
+	small := salesFloor(b, bd.store, bd.b, 3)
+	small.Leads, small.Days, small.Now = 2000, 90, t0
+	gs, err := demo.New(small)
+	require.NoError(b, err)
+	_, err = bd.store.BulkInsertLeadHistory(ctx, bd.b.ID, gs, postgres.BulkOptions{})
+	require.NoError(b, err)
+	_, err = bd.store.CompactRollups(ctx)
+	require.NoError(b, err)
+	smallLoc, err := time.LoadLocation(bd.b.TimeZone)
+	require.NoError(b, err)
+	smallEnd := time.Date(t0.In(smallLoc).Year(), t0.In(smallLoc).Month(), t0.In(smallLoc).Day(), 0, 0, 0, 0, smallLoc)
+	smallPeriod := metric.NewPeriod(smallEnd.AddDate(0, 0, -90), smallEnd, smallLoc)
+	smallDashboard := func() error {
+		_, err := bd.store.FindDashboard(ctx, bd.b.ID, smallPeriod, metric.Filter{}, t0)
+		return err
+	}
+	smallBefore := timed(20, smallDashboard)
+
 	cfg := salesFloor(b, bd.store, bd.a, 20)
 	cfg.Leads, cfg.Days, cfg.Now = envInt(b, "ACCORD_BENCH_DASHBOARD_LEADS", 1_000_000), 90, t0
 	g, err := demo.New(cfg)
@@ -68,7 +101,14 @@ func BenchmarkDashboard_Quarter(b *testing.B) {
 	require.EqualValues(b, handoffs, d.Figures.Handoffs)
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	sort.Slice(plain, func(i, j int) bool { return plain[i] < plain[j] })
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	metrics := timed(20, func() error {
+		_, err := bd.store.FindMetrics(ctx, bd.a.ID, p, metric.Filter{}, t0)
+		return err
+	})
+	smallAfter := timed(20, smallDashboard)
+	b.ReportMetric(p95(metrics), "metrics-p95-ms")
+	b.ReportMetric(p95(smallBefore), "small-alone-p95-ms")
+	b.ReportMetric(p95(smallAfter), "small-beside-p95-ms")
 	b.ReportMetric(float64(handoffs), "handoffs")
 	b.ReportMetric(ms(times[len(times)/2]), "p50-ms")
 	b.ReportMetric(ms(times[(len(times)*95+99)/100-1]), "p95-ms")

@@ -122,3 +122,21 @@ func requireRollupsTrue(t *testing.T, st *postgres.Store, tid tenant.ID, team te
 	})
 	compare("folded")
 }
+
+// TestStore_SpeedBinsHoldTheBuckets: the dashboard's speed distribution and
+// "within an hour" are sums of whole speed bins (migration 16), so every
+// bucket bound, and the hour, must end a bin: a minute at the bound and
+// one just past it fall in different bins.
+func TestStore_SpeedBinsHoldTheBuckets(t *testing.T) {
+	t.Parallel()
+	bd := setup(t)
+	bounds := append([]int{60}, postgres.SpeedBuckets...)
+	inTenant(t, bd.store, bd.a.ID, func(tx pgx.Tx) {
+		for _, b := range bounds {
+			var at, past int
+			require.NoError(t, tx.QueryRow(context.Background(),
+				`SELECT accord_speed_bin($1::float8), accord_speed_bin($1::float8 + 1e-6)`, b).Scan(&at, &past))
+			require.Less(t, at, past, "%d minutes must end a speed bin", b)
+		}
+	})
+}
