@@ -331,6 +331,10 @@ func TestStore_TransitionLostRace(t *testing.T) {
 	// Wait (by the server's own account, not the clock) until the accept's
 	// update waits for the row lock.
 	for {
+		// conn is inside the other writer's transaction, which would keep
+		// reading its first snapshot of the server's activity.
+		_, err := conn.Exec(ctx, `SELECT pg_stat_clear_snapshot()`)
+		require.NoError(t, err)
 		var waiting int
 		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE leads SET stage%'`).Scan(&waiting))
