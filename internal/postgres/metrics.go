@@ -404,7 +404,16 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 		return fig, nil, fmt.Errorf("cohort figures: %w", err)
 	}
 	bySource, byCampaign, bySegment := map[string]*metric.Slice{}, map[string]*metric.Slice{}, map[string]*metric.Slice{}
-	slice := func(m map[string]*metric.Slice, k string) *metric.Slice {
+	// slice is the breakdown row of dim (1 source, 2 campaign, 3 segment;
+	// the rollups' sdim) and value k.
+	slice := func(dim int16, k string) *metric.Slice {
+		m := bySegment
+		switch dim {
+		case 1:
+			m = bySource
+		case 2:
+			m = byCampaign
+		}
 		s := m[k]
 		if s == nil {
 			s = &metric.Slice{}
@@ -419,19 +428,12 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 		if handoffs == 0 {
 			return nil // a key whose handoffs all moved away
 		}
-		var s *metric.Slice
-		switch dim {
-		case 0:
+		if dim == 0 {
 			fig.Handoffs, fig.Accepted, fig.Rejected = handoffs, accepted, rejected
 			fig.Funnel.Accepted, fig.Funnel.SQL, fig.Funnel.Opportunity, fig.Funnel.Won = r1, r2, r3, r4
 			return nil
-		case 1:
-			s = slice(bySource, val)
-		case 2:
-			s = slice(byCampaign, val)
-		default:
-			s = slice(bySegment, val)
 		}
+		s := slice(dim, val)
 		s.Handoffs += handoffs
 		s.Accepted += accepted
 		s.Rejected += rejected
@@ -519,11 +521,9 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 		if n == 0 {
 			return nil // a key whose outcomes all moved away
 		}
-		var s *metric.Slice
 		switch stage {
 		case "won", "opportunity":
-			switch dim {
-			case 0:
+			if dim == 0 {
 				if stage == "won" {
 					fig.Wins += n
 					fig.RevenueWon += amount
@@ -531,13 +531,8 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 					fig.PipelineCreated += amount
 				}
 				return nil
-			case 1:
-				s = slice(bySource, val)
-			case 2:
-				s = slice(byCampaign, val)
-			default:
-				s = slice(bySegment, val)
 			}
+			s := slice(dim, val)
 			if stage == "won" {
 				s.RevenueWon += amount
 			} else {
