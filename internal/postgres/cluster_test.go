@@ -106,3 +106,22 @@ func TestCluster_NoBinaries(t *testing.T) {
 	require.Contains(t, postgres.ErrNoPostgres.Error(), "apt-get install postgresql")
 	require.Contains(t, postgres.ErrNoPostgres.Error(), "DATABASE_URL")
 }
+
+func TestCluster_SharedBuffersFollowMemory(t *testing.T) {
+	const gb = int64(1) << 30
+	for _, tc := range []struct {
+		mem  int64
+		want string
+	}{
+		{0, "256MB"},      // unknown
+		{gb, "256MB"},     // the floor
+		{4 * gb, "512MB"}, // an eighth
+		{8 * gb, "1024MB"},
+		{24 * gb, "2048MB"}, // the cap
+		{256 * gb, "2048MB"},
+	} {
+		if got := postgres.SharedBuffers(tc.mem); got != tc.want {
+			t.Errorf("SharedBuffers(%d GB) = %s, want %s", tc.mem/gb, got, tc.want)
+		}
+	}
+}

@@ -21,3 +21,6 @@ func (s *Store) FindDashboardFigures(ctx context.Context, tid tenant.ID, p metri
 	})
 	return d, err
 }
+
+// SharedBuffers is the buffer cache sharedBuffers sizes for mem bytes.
+func SharedBuffers(mem int64) string { return sharedBuffers(mem) }
