@@ -303,6 +303,11 @@ func (s *Store) BulkInsertLeadHistory(ctx context.Context, tid tenant.ID, src Le
 		}()
 	}
 	wg.Wait()
+	// The chunks committed, failed or not, leave their search entries
+	// pending: merge them now, not in a user's next insert.
+	if err := s.flushLeadSearch(context.WithoutCancel(ctx)); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	stats.Elapsed = time.Since(started)
 	if firstErr != nil {
 		return stats, firstErr
@@ -316,6 +321,9 @@ func (s *Store) BulkInsertLeadHistory(ctx context.Context, tid tenant.ID, src Le
 // insertLeadChunk writes one chunk of leads and their histories in tx.
 func insertLeadChunk(ctx context.Context, tx pgx.Tx, tid tenant.ID, currency string, leads []demo.Lead, skipExisting bool) (BulkStats, error) {
 	st := BulkStats{Copy: map[string]time.Duration{}, Insert: map[string]time.Duration{}}
+	if _, err := tx.Exec(ctx, bulkTxSettings); err != nil {
+		return st, fmt.Errorf("bulk settings: %w", err)
+	}
 	began := time.Now()
 	staged, err := stageRows(ctx, tx, bulkLeads, newCopyRows(leads, len(bulkLeads.columns), nil, func(l *demo.Lead, _ *struct{}, row []any) {
 		row[0], row[1], row[2], row[3], row[4], row[5] = [16]byte(l.ID), l.ExternalID, l.Email, l.FirstName, l.LastName, l.Company

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accordhq/accord/internal/auth"
@@ -84,6 +85,9 @@ func TestStore_BulkInsertLeadHistory(t *testing.T) {
 	require.EqualValues(t, 2000, stats.Leads)
 	require.Len(t, progress, 3, "one call per chunk")
 	require.EqualValues(t, 2000, progress[2])
+	// The chunks' search entries are merged: none is left pending for a
+	// user's next insert to merge (migration 18).
+	requireNoSearchPending(t, bd.db.Pool)
 
 	// The rows are what the generator made.
 	var want postgres.BulkStats
@@ -259,4 +263,13 @@ func BenchmarkBulkInsertLeadHistory(b *testing.B) {
 		}
 		b.Logf("%-17s %9d rows, copy %6.1fs, insert %6.1fs", name, tables[name], stats.Copy[name].Seconds(), stats.Insert[name].Seconds())
 	}
+}
+
+// requireNoSearchPending asserts that the trigram search index has no
+// entries in its pending list: merging it again cleans no page.
+func requireNoSearchPending(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	var pages int64
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT accord_flush_lead_search()`).Scan(&pages))
+	require.Zero(t, pages, "pages of search entries left pending")
 }

@@ -420,8 +420,23 @@ type importPlan struct {
 //     next run stores them again; and a later commit that waits (of anyone
 //     who read the rows, or of the import's end) flushes the batches' WAL
 //     first, so nothing that depends on a batch can outlive it.
-const importBatchSettings = `SELECT set_config('gin_pending_list_limit', '64MB', true),
-	set_config('work_mem', '256MB', true), set_config('synchronous_commit', 'off', true)`
+const importBatchSettings = bulkTxSettings + `, set_config('synchronous_commit', 'off', true)`
+
+// bulkTxSettings are the search index's settings of importBatchSettings,
+// which the seeds' chunks use too. A bulk writer calls flushLeadSearch
+// when it is done.
+const bulkTxSettings = `SELECT set_config('gin_pending_list_limit', '64MB', true), set_config('work_mem', '256MB', true)`
+
+// flushLeadSearch merges the search index's pending list after a bulk
+// write (migration 18): otherwise the next single insert over the default
+// limit would merge it, and one user's new lead would wait for a whole
+// import's entries.
+func (s *Store) flushLeadSearch(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `SELECT accord_flush_lead_search()`); err != nil {
+		return fmt.Errorf("merge the search index's pending entries: %w", err)
+	}
+	return nil
+}
 
 // applyImportBatch stores one batch, the rows after row start, and the
 // import's progress in one transaction. Batches run side by side but commit
@@ -964,6 +979,9 @@ func (s *Store) finishImport(ctx context.Context, tid tenant.ID, im Import, now 
 		return nil
 	})
 	if err != nil {
+		return im, err
+	}
+	if err := s.flushLeadSearch(ctx); err != nil {
 		return im, err
 	}
 	return s.FindImport(ctx, tid, im.ID)

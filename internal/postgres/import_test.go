@@ -160,6 +160,7 @@ func TestStore_ImportAccord(t *testing.T) {
 
 	im = runImport(t, st, tid, id, 4)
 	require.Equal(t, lead.ImportDone, im.Status)
+	requireNoSearchPending(t, ib.db.Pool)
 	require.Equal(t, 18, im.RowsDone)
 	require.Equal(t, 18, im.RowsTotal)
 	require.Equal(t, 5, im.Created, "acc-1, 2, 3, 10 and 17")
