@@ -209,7 +209,7 @@ func (q *quantiler) value(ctx context.Context, rank int64) (float64, error) {
 		}
 		rows, err := q.tx.Query(ctx, `
 			SELECT date_part('epoch', f.touched_at - f.at) / 60 FROM `+cohortFacts+`
-			  AND f.touched_at IS NOT NULL AND `+speedBin+` = $8
+			  AND f.touched_at IS NOT NULL AND f.speed_bin = $8
 			ORDER BY 1 OFFSET $9 LIMIT 2`, append(append([]any{}, q.args...), b.bin, rank-below)...)
 		if err != nil {
 			return 0, fmt.Errorf("read bin %d: %w", b.bin, err)
@@ -334,9 +334,6 @@ const (
 	// breakdowns expands a fact or delta (alias f) into the breakdowns the
 	// rollups keep: the total, by source, by campaign, by segment.
 	breakdowns = `CROSS JOIN LATERAL (VALUES (0::smallint, ''), (1, f.source), (2, f.campaign), (3, coalesce(f.segment, ''))) s (dim, val)`
-	// speedBin is a fact's accord_speed_bin, as lead_handoffs_speed_idx
-	// indexes it.
-	speedBin = `f.speed_bin`
 )
 
 // binUpper is the upper bound, in minutes and inclusive, of
@@ -454,7 +451,7 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 		  UNION ALL
 		  SELECT f.bin, f.n FROM lead_handoff_deltas f WHERE `+deltaDays+` AND f.bin IS NOT NULL
 		  UNION ALL
-		  SELECT `+speedBin+`, 1 FROM lead_handoffs f WHERE `+outsideCover+` AND f.touched_at IS NOT NULL
+		  SELECT f.speed_bin, 1 FROM lead_handoffs f WHERE `+outsideCover+` AND f.touched_at IS NOT NULL
 		) c
 		GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1`, cargs...)
 	if err != nil {
@@ -625,8 +622,8 @@ func periodFigures(ctx context.Context, tx pgx.Tx, tid tenant.ID, p metric.Perio
 // CompactRollups folds every tenant's funnel deltas into the rollups
 // (migration 16) and returns how many it folded. Figures are exact
 // without it; it keeps them fast, as the deltas a reader adds stay few.
-// The worker runs it at every maintenance pass; a tenant being compacted
-// by another call is skipped, not waited for.
+// The worker runs it every 10 seconds (worker.compactEvery); a tenant
+// being compacted by another call is skipped, not waited for.
 func (s *Store) CompactRollups(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.inGlobal(ctx, uuid.Nil, func(tx pgx.Tx) error {

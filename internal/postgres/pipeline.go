@@ -172,10 +172,9 @@ func (t *pipeTx) Rollback(ctx context.Context) error {
 	return nil
 }
 
-// A statement after the transaction ended (a batch carried its COMMIT)
-// fails rather than run outside it.
-
-// CopyFrom runs COPY FROM in the transaction.
+// CopyFrom runs COPY FROM in the transaction. Like every statement
+// method below, it fails once the transaction ended (a batch carried its
+// COMMIT) rather than run outside it.
 func (t *pipeTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	if t.ended {
 		return 0, pgx.ErrTxClosed
