@@ -27,7 +27,8 @@ type importBundle struct {
 	*bundle
 	team             tenant.Team
 	mgr, rep1, rep2  auth.Member
-	firstRep, second uuid.UUID // the reps in round-robin order
+	firstRep, second uuid.UUID      // the reps in round-robin order
+	api              auth.Principal // an ingest token of tenant a
 }
 
 func setupImport(t *testing.T) *importBundle {
@@ -50,6 +51,7 @@ func setupImport(t *testing.T) *importBundle {
 	if ib.second.String() < ib.firstRep.String() {
 		ib.firstRep, ib.second = ib.second, ib.firstRep
 	}
+	ib.api = auth.Principal{Type: auth.ActorToken, ID: uuid.New(), Name: "CRM sync", Scope: auth.ScopeIngest, Tenant: bd.a.Tenant}
 	return ib
 }
 
@@ -125,7 +127,7 @@ func TestStore_ImportAccord(t *testing.T) {
 	ib := setupImport(t)
 	ctx := context.Background()
 	st, tid := ib.store, ib.a.ID
-	api := auth.Principal{Type: auth.ActorToken, ID: uuid.New(), Name: "CRM sync", Scope: auth.ScopeIngest, Tenant: ib.a.Tenant}
+	api := ib.api
 	_, err := st.UpsertLead(ctx, tid, api, lead.Input{ExternalID: str("acc-9"), Email: str("olga@old.example"), FirstName: str("Olga"),
 		Company: str("Old GmbH"), Score: num(10)}, t0)
 	require.NoError(t, err)
@@ -552,7 +554,7 @@ func TestStore_ImportSideBySide(t *testing.T) {
 	ib := setupImport(t)
 	ctx := context.Background()
 	st, tid := ib.store, ib.a.ID
-	api := auth.Principal{Type: auth.ActorToken, ID: uuid.New(), Name: "CRM sync", Scope: auth.ScopeIngest, Tenant: ib.a.Tenant}
+	api := ib.api
 	for i := range 8 {
 		_, err := st.UpsertLead(ctx, tid, api, lead.Input{ExternalID: str(fmt.Sprintf("old-%d", i)),
 			Email: str(fmt.Sprintf("old%d@example.com", i)), FirstName: str("Stored")}, t0)
