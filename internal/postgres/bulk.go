@@ -305,9 +305,7 @@ func (s *Store) BulkInsertLeadHistory(ctx context.Context, tid tenant.ID, src Le
 	wg.Wait()
 	// The chunks committed, failed or not, leave their search entries
 	// pending: merge them now, not in a user's next insert.
-	if err := s.flushLeadSearch(context.WithoutCancel(ctx)); err != nil && firstErr == nil {
-		firstErr = err
-	}
+	s.flushLeadSearch(context.WithoutCancel(ctx))
 	stats.Elapsed = time.Since(started)
 	if firstErr != nil {
 		return stats, firstErr
