@@ -23,6 +23,10 @@ type InboxFilter struct {
 	RefsOnly bool
 }
 
+// InboxLimit is how many leads an inbox page holds when its filter names
+// no limit: a page that is full may have more behind it.
+const InboxLimit = 200
+
 // FindInbox returns the leads sales is working for the filter, those
 // waiting longest first, then the snoozed ones by when they wake. Each part
 // reads a partial index in order (000004_inbox), so a rep with a huge
@@ -39,7 +43,7 @@ func (s *Store) FindInbox(ctx context.Context, tid tenant.ID, f InboxFilter, now
 
 func findInbox(ctx context.Context, tx pgx.Tx, tid tenant.ID, f InboxFilter, now time.Time) ([]lead.Lead, error) {
 	if f.Limit == 0 {
-		f.Limit = 200
+		f.Limit = InboxLimit
 	}
 	const open = `l.stage IN ('mql', 'accepted', 'sql', 'opportunity')`
 	const awake = `(l.snoozed_until IS NULL OR l.snoozed_until <= $3)`
@@ -126,7 +130,7 @@ func (s *Store) FindInboxPage(ctx context.Context, tid tenant.ID, f InboxFilter,
 // holder or team), then the rest by time waiting.
 func findInboxByTimeLeft(ctx context.Context, tx pgx.Tx, tid tenant.ID, f InboxFilter, now time.Time) ([]lead.Lead, map[uuid.UUID][]Timer, error) {
 	if f.Limit == 0 {
-		f.Limit = 200
+		f.Limit = InboxLimit
 	}
 	who := `t.holder_id = $2`
 	args := []any{tid, f.OwnerID, f.Limit}

@@ -137,6 +137,13 @@ func (s *Server) handleInboxShow(w http.ResponseWriter, r *http.Request) {
 	ref := makeInboxRefs(p, pg)
 	manager := f.TeamID != nil
 	v := view.InboxView{Manager: manager, Count: len(pg.Leads)}
+	if len(pg.Leads) >= postgres.InboxLimit {
+		// A full page: the rest are in the lead list, filtered the same way.
+		v.MoreURL = "/leads?owner_id=" + p.ID.String()
+		if manager {
+			v.MoreURL = "/leads?team_id=" + p.TeamID.String()
+		}
+	}
 	for _, l := range pg.Leads {
 		row := s.inboxRow(p, l, ref)
 		row.Timers = countdowns(pg.Timers[l.ID], s.now(), p.Location())

@@ -16,6 +16,7 @@ import (
 	"github.com/accordhq/accord/internal/auth"
 	"github.com/accordhq/accord/internal/browsertest"
 	"github.com/accordhq/accord/internal/lead"
+	"github.com/accordhq/accord/internal/postgres"
 	"github.com/accordhq/accord/internal/postgres/postgrestest"
 	"github.com/accordhq/accord/internal/tenant"
 )
@@ -330,4 +331,36 @@ func TestBrowser_InboxAcceptReject(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "not_icp", events[len(events)-1].Reason)
 	require.Equal(t, "Agency, not a buyer", events[len(events)-1].Note)
+}
+
+// TestInbox_FullPageLinksToTheRest: a rep with more open leads than an
+// inbox page holds is told so and sent to the lead list filtered to them;
+// a page that is not full says nothing of the kind.
+func TestInbox_FullPageLinksToTheRest(t *testing.T) {
+	t.Parallel()
+	f := newSalesFixture(t)
+	h := f.h
+	ctx := context.Background()
+	f.handoff(t, "one@lead.test", f.rep)
+	b := h.browser()
+	b.login("rey@alpha.test", postgrestest.Password)
+	p := b.get("/inbox")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Zero(t, p.doc.Find("#inbox-more").Length(), "one lead: the whole inbox is shown")
+
+	conn := h.db.OwnerConn(t)
+	_, err := conn.Exec(ctx, `SELECT set_config('accord.tenant_id', $1, false)`, h.a.ID.String())
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `
+		INSERT INTO leads (tenant_id, id, email, stage, stage_changed_at, owner_id, currency, created_at, updated_at)
+		SELECT $1, gen_random_uuid(), 'backlog' || g || '@lead.test', 'accepted', $3, $2, 'EUR', $3, $3
+		FROM generate_series(1, $4::int) g`, h.a.ID, f.rep.ID, h.clock.Now().Add(-time.Hour), postgres.InboxLimit)
+	require.NoError(t, err)
+	p = b.get("/inbox")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Equal(t, postgres.InboxLimit, p.doc.Find("#inbox-table tbody tr").Length())
+	more := p.doc.Find("#inbox-more")
+	require.Equal(t, 1, more.Length(), "a full page says there may be more")
+	require.Contains(t, more.Text(), "first 200 leads")
+	require.Equal(t, "/leads?owner_id="+f.rep.ID.String(), more.Find("a").AttrOr("href", ""))
 }
