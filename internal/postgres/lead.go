@@ -453,9 +453,10 @@ func (s *Store) FindLeads(ctx context.Context, tid tenant.ID, f lead.Filter) (Le
 	}
 	if q := strings.TrimSpace(strings.ToLower(f.Q)); q != "" {
 		// The trigram index lives on lead_search (migration 15), which holds
-		// the same lower-cased name, email and company as doc.
-		where = append(where, "l.id IN (SELECT s.lead_id FROM lead_search s WHERE s.tenant_id = $1 AND s.doc LIKE "+
-			arg("%"+escapeLike(q)+"%")+")")
+		// the same lower-cased name, email and company as doc; it is read
+		// through accord_search_leads (migration 19) so that the index, not
+		// a scan of every entry, answers the LIKE.
+		where = append(where, "l.id IN (SELECT s.lead_id FROM accord_search_leads("+arg("%"+escapeLike(q)+"%")+") s)")
 	}
 	switch {
 	case f.VisibleOwner != nil && f.VisibleTeam != nil:

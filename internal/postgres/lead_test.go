@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accordhq/accord/internal/auth"
@@ -493,4 +494,14 @@ func TestStore_FindLeads_SearchFollowsChanges(t *testing.T) {
 	var rows int
 	require.NoError(t, f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM lead_search`).Scan(&rows))
 	require.Zero(t, rows, "without a tenant the app role reads no search rows")
+	require.NoError(t, f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM accord_search_leads('%')`).Scan(&rows))
+	require.Zero(t, rows, "without a tenant the search function finds nothing")
+	inTenant(t, f.store, f.b.ID, func(tx pgx.Tx) {
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM accord_search_leads('%')`).Scan(&rows))
+	})
+	require.Zero(t, rows, "another tenant's search finds none of this tenant's leads")
+	inTenant(t, f.store, f.a.ID, func(tx pgx.Tx) {
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM accord_search_leads('%umbrella%')`).Scan(&rows))
+	})
+	require.Equal(t, 1, rows, "the tenant's own search finds its lead")
 }

@@ -1,0 +1,3 @@
+BEGIN;
+DROP FUNCTION IF EXISTS accord_search_leads(text);
+COMMIT;
